@@ -1,0 +1,45 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# Real corpora: ../shared/data when it exists and NMT_DATA_DIR is unset.
+ifeq ($(origin NMT_DATA_DIR), undefined)
+  ifneq ($(wildcard ../shared/data/multi30k),)
+    export NMT_DATA_DIR := $(abspath ../shared/data)
+  endif
+endif
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: setup test test-fast demo lint bench clean
+
+setup: $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall only when the dependencies change.
+$(STAMP): setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev,plot]'
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m ruff check nmt tests benchmarks
+	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+demo: $(STAMP)
+	$(BIN)/python -m nmt.demo
+
+lint: $(STAMP)
+	$(BIN)/python -m ruff check nmt tests benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/pipeline_throughput.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

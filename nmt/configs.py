@@ -1,0 +1,91 @@
+"""Typed, frozen configuration helpers shared by every config dataclass.
+
+Every config in ``nmt`` is a ``@dataclasses.dataclass(frozen=True)`` whose
+``__post_init__`` validates its fields. This module turns plain mappings (from
+YAML files, ``--set`` overrides or ``get_config()``) into those dataclasses and
+back, rejecting unknown keys with the list of valid ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+C = TypeVar("C")
+
+
+class ConfigError(ValueError):
+    """A configuration value or key is invalid; the message names it."""
+
+
+def config_from_dict(cls: type[C], values: Mapping[str, Any], *, where: str = "") -> C:
+    """Builds the frozen dataclass ``cls`` from ``values``.
+
+    Args:
+        cls: a dataclass type.
+        values: field name -> value. Nested dataclass fields accept mappings.
+        where: prefix used in error messages (for example ``"model"``).
+
+    Raises:
+        ConfigError: on an unknown key (the message lists the valid keys) or a
+            value the dataclass rejects.
+    """
+    if not isinstance(values, Mapping):
+        raise ConfigError(f"{where or cls.__name__}: expected a mapping, got {type(values).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        prefix = f"{where}." if where else ""
+        raise ConfigError(
+            f"unknown config key(s) {', '.join(prefix + k for k in unknown)}; "
+            f"valid keys: {', '.join(prefix + k for k in sorted(fields))}"
+        )
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for name, value in values.items():
+        hint = hints.get(name)
+        if dataclasses.is_dataclass(hint) and isinstance(value, Mapping):
+            value = config_from_dict(hint, value, where=f"{where}.{name}" if where else name)
+        elif isinstance(value, list):
+            value = tuple(value)
+        kwargs[name] = value
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{where or cls.__name__}: {error}") from error
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    """Inverse of :func:`config_from_dict`: a JSON/YAML-ready dict (tuples become lists)."""
+
+    def convert(value: Any) -> Any:
+        if dataclasses.is_dataclass(value):
+            return {f.name: convert(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if isinstance(value, (tuple, list)):
+            return [convert(v) for v in value]
+        return value
+
+    return convert(config)
+
+
+def check_choice(name: str, value: Any, choices: typing.Iterable[Any]) -> None:
+    """Raises ConfigError unless ``value`` is one of ``choices``."""
+    choices = tuple(choices)
+    if value not in choices:
+        raise ConfigError(f"{name}={value!r} is not one of {', '.join(map(repr, choices))}")
+
+
+def literal_choices(cls: type, field: str) -> tuple[Any, ...]:
+    """The allowed values of a ``Literal[...]`` annotated dataclass field."""
+    return typing.get_args(typing.get_type_hints(cls)[field])
+
+
+def validate_literals(config: Any) -> None:
+    """Checks every ``Literal``-typed field of a dataclass instance (call in ``__post_init__``)."""
+    hints = typing.get_type_hints(type(config))
+    for f in dataclasses.fields(config):
+        hint = hints[f.name]
+        if typing.get_origin(hint) is typing.Literal:
+            check_choice(f.name, getattr(config, f.name), typing.get_args(hint))

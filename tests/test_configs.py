@@ -1,0 +1,38 @@
+import dataclasses
+from typing import Literal
+
+import pytest
+
+from nmt.configs import ConfigError, config_from_dict, config_to_dict, validate_literals
+
+
+@dataclasses.dataclass(frozen=True)
+class Inner:
+    kind: Literal["a", "b"] = "a"
+    size: int = 3
+
+    def __post_init__(self):
+        validate_literals(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class Outer:
+    inner: Inner = Inner()
+    names: tuple[str, ...] = ()
+
+
+def test_round_trip_nested():
+    config = Outer(Inner("b", 5), ("x", "y"))
+    as_dict = config_to_dict(config)
+    assert as_dict == {"inner": {"kind": "b", "size": 5}, "names": ["x", "y"]}
+    assert config_from_dict(Outer, as_dict) == config
+
+
+def test_unknown_key_lists_valid_keys():
+    with pytest.raises(ConfigError, match=r"unknown config key\(s\) inner\.sise; valid keys: inner\.kind, inner\.size"):
+        config_from_dict(Outer, {"inner": {"sise": 4}})
+
+
+def test_literal_is_checked():
+    with pytest.raises(ConfigError, match=r"inner: kind='c' is not one of 'a', 'b'"):
+        config_from_dict(Outer, {"inner": {"kind": "c"}})
