@@ -1,6 +1,9 @@
 """Parallel corpora: the corpus value, readers, cleaning and named datasets."""
 
+from nmt.data.cleaning import CleaningConfig, CleaningReport, clean
 from nmt.data.corpus import ParallelCorpus
+from nmt.data.datasets import dataset_info, list_datasets, load_dataset, split_indices, split_sizes
+from nmt.data.download import DownloadError, default_cache_dir, fetch
 from nmt.data.readers import (
     CorpusError,
     from_dataframe,
@@ -11,19 +14,36 @@ from nmt.data.readers import (
     read_table,
     read_tsv,
     stream_aligned,
+    stream_pairs,
     stream_tsv,
 )
+from nmt.data.registry import DatasetError, DatasetInfo, FileInfo
 
 __all__ = [
+    "CleaningConfig",
+    "CleaningReport",
     "CorpusError",
+    "DatasetError",
+    "DatasetInfo",
+    "DownloadError",
+    "FileInfo",
     "ParallelCorpus",
+    "clean",
+    "dataset_info",
+    "default_cache_dir",
+    "fetch",
     "from_dataframe",
     "iter_aligned",
     "iter_lines",
     "iter_tsv",
+    "list_datasets",
+    "load_dataset",
     "read_aligned",
     "read_table",
     "read_tsv",
+    "split_indices",
+    "split_sizes",
     "stream_aligned",
+    "stream_pairs",
     "stream_tsv",
 ]

@@ -12,7 +12,8 @@ import csv
 import gzip
 import io
 import os
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -43,32 +44,35 @@ def _open_binary(path: PathLike) -> io.BufferedIOBase:
     return open(path, "rb")
 
 
-def iter_lines(path: PathLike) -> Iterator[str]:
-    """Yields the lines of a UTF-8 text file (plain or .gz) without line terminators.
+def decode_lines(handle: Iterable[bytes], where: PathLike) -> Iterator[str]:
+    """Decodes a binary line stream as UTF-8, without line terminators.
 
     Only ``\\n`` ends a line (a trailing ``\\r`` is stripped, other characters such as
     U+2028 stay inside the line, so counts agree with ``wc -l``).
 
+    Args:
+        handle: an iterable of raw lines, such as a binary file or zip member.
+        where: what to call the stream in errors (a path, or ``archive:member``).
+
     Raises:
-        CorpusError: invalid UTF-8 (with the line number) or a broken gzip stream.
+        CorpusError: invalid UTF-8 (with the line number) or an unreadable stream.
     """
+    number = 0
+    try:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise CorpusError(f"invalid UTF-8 at byte {error.start} of the line", where, number) from None
+            yield text.removesuffix("\n").removesuffix("\r")
+    except (OSError, EOFError, zipfile.BadZipFile) as error:
+        raise CorpusError(f"cannot read after line {number}: {error}", where) from error
+
+
+def iter_lines(path: PathLike) -> Iterator[str]:
+    """Yields the lines of a UTF-8 text file (plain or .gz); see :func:`decode_lines`."""
     with _open_binary(path) as handle:
-        number = 0
-        try:
-            for number, raw in enumerate(handle, start=1):
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError as error:
-                    raise CorpusError(
-                        f"invalid UTF-8 at byte {error.start} of the line", path, number
-                    ) from None
-                if text.endswith("\n"):
-                    text = text[:-1]
-                if text.endswith("\r"):
-                    text = text[:-1]
-                yield text
-        except (OSError, EOFError) as error:
-            raise CorpusError(f"cannot read after line {number}: {error}", path) from error
+        yield from decode_lines(handle, path)
 
 
 def iter_aligned(src_path: PathLike, tgt_path: PathLike) -> Iterator[tuple[str, str]]:
@@ -120,14 +124,19 @@ def iter_tsv(path: PathLike, src_column: int = 0, tgt_column: int = 1) -> Iterat
     Raises:
         CorpusError: a row with too few columns, or invalid UTF-8.
     """
-    needed = max(src_column, tgt_column) + 1
-    for number, line in enumerate(iter_lines(path), start=1):
+    yield from split_tsv(iter_lines(path), path, src_column, tgt_column)
+
+
+def split_tsv(
+    lines: Iterable[str], where: PathLike, src_column: int = 0, tgt_column: int = 1
+) -> Iterator[tuple[str, str]]:
+    """Splits decoded TSV ``lines`` into ``(source, target)``; errors name ``where`` and the line."""
+    needed = max(src_column, tgt_column, 1) + 1
+    for number, line in enumerate(lines, start=1):
         fields = line.split("\t")
-        if len(fields) < max(needed, 2):
-            raise CorpusError(
-                f"expected at least {max(needed, 2)} tab-separated columns, found {len(fields)}",
-                path, number,
-            )
+        if len(fields) < needed:
+            raise CorpusError(f"expected at least {needed} tab-separated columns, found {len(fields)}",
+                              where, number)
         yield fields[src_column], fields[tgt_column]
 
 
@@ -212,7 +221,7 @@ def from_dataframe(
     return ParallelCorpus.from_frame(frame, src_lang, tgt_lang, source=source, target=target)
 
 
-def stream_pairs(pairs: "callable[[], Iterator[tuple[str, str]]]"):  # noqa: F821
+def stream_pairs(pairs: Callable[[], Iterator[tuple[str, str]]]):
     """A ``tf.data.Dataset`` of ``(source, target)`` string scalars read lazily.
 
     Args:

@@ -1,0 +1,118 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from nmt.configs import ConfigError
+from nmt.data import ParallelCorpus, read_aligned, stream_aligned
+from nmt.pipeline import PipelineConfig, length_report, make_dataset, padding_ratio
+
+
+class ByteTokenizer:
+    """Test double: one id per UTF-8 byte (ids 4..259), no vocabulary to train."""
+
+    def tokenize(self, texts):
+        return tf.strings.unicode_decode(texts, "ISO-8859-1") + 4  # Latin-1: codepoint == byte
+
+
+TOK = ByteTokenizer()
+
+
+def toy(n=50, seed=0):
+    rng = np.random.default_rng(seed)
+    src = tuple("s" * int(k) for k in rng.integers(1, 30, n))
+    tgt = tuple("t" * int(k) for k in rng.integers(1, 30, n))
+    return ParallelCorpus(src, tgt, "xx", "yy", "toy")
+
+
+def batches(dataset):
+    return [(s.numpy(), ti.numpy(), to.numpy()) for (s, ti), to in dataset]
+
+
+def test_structure_start_end_and_padding():
+    corpus = ParallelCorpus(("ab", "abcd"), ("x", "xyz"), "xx", "yy")
+    (src, tgt_in, tgt_out), = batches(make_dataset(corpus, TOK, TOK, PipelineConfig(shuffle=False)))
+    a, b, c, d, x, y, z = (ord(ch) + 4 for ch in "abcdxyz")
+    assert src.dtype == np.int32
+    np.testing.assert_array_equal(src, [[a, b, 3, 0, 0], [a, b, c, d, 3]])
+    np.testing.assert_array_equal(tgt_in, [[2, x, 0, 0], [2, x, y, z]])
+    np.testing.assert_array_equal(tgt_out, [[x, 3, 0, 0], [x, y, z, 3]])
+
+
+def test_every_example_appears_once_and_shapes_agree():
+    corpus = toy(500)
+    config = PipelineConfig(batch_size=16, pool_batches=4, max_length=None)
+    seen = []
+    for src, tgt_in, tgt_out in batches(make_dataset(corpus, TOK, TOK, config)):
+        assert src.shape[0] == tgt_in.shape[0] == tgt_out.shape[0] <= 16
+        assert tgt_in.shape == tgt_out.shape
+        np.testing.assert_array_equal(tgt_in != 0, tgt_out != 0)  # same lengths
+        assert ((src != 0).any(axis=1) & (tgt_in[:, 0] == 2)).all()
+        for row in range(src.shape[0]):
+            seen.append((int((src[row] != 0).sum()) - 1, int((tgt_in[row] != 0).sum()) - 1))
+    assert sorted(seen) == sorted((len(s), len(t)) for s, t in corpus)
+
+
+def test_max_length_drops_and_reports():
+    corpus = toy(300)
+    config = PipelineConfig(max_length=20, shuffle=False)
+    kept = sum(b[0].shape[0] for b in batches(make_dataset(corpus, TOK, TOK, config)))
+    expected = sum(len(s) + 1 <= 20 and len(t) + 1 <= 20 for s, t in corpus)
+    report = length_report(corpus, TOK, TOK, 20)
+    assert kept == expected == report.kept and report.dropped == 300 - expected > 0
+    assert report.src_tokens == sum(map(len, corpus.sources))
+    assert f"dropped {300 - expected}" in str(report)
+
+
+def test_seeded_shuffle_is_reproducible_and_seed_dependent():
+    corpus = toy(400)
+    first = batches(make_dataset(corpus, TOK, TOK, PipelineConfig(batch_size=8, pool_batches=5, seed=3)))
+    again = batches(make_dataset(corpus, TOK, TOK, PipelineConfig(batch_size=8, pool_batches=5, seed=3)))
+    other = batches(make_dataset(corpus, TOK, TOK, PipelineConfig(batch_size=8, pool_batches=5, seed=4)))
+    assert all(np.array_equal(a[0], b[0]) for a, b in zip(first, again, strict=True))
+    assert not all(a[0].shape == b[0].shape and np.array_equal(a[0], b[0]) for a, b in zip(first, other))
+
+
+def test_token_budget_batches():
+    corpus = toy(400)
+    config = PipelineConfig(batch_tokens=120, max_length=40, pool_batches=10)
+    rows = 0
+    for src, tgt_in, _ in batches(make_dataset(corpus, TOK, TOK, config)):
+        assert src.shape[0] * max(src.shape[1], tgt_in.shape[1]) <= 120
+        rows += src.shape[0]
+    assert rows == length_report(corpus, TOK, TOK, 40).kept
+
+
+def test_bucketing_lowers_padding():
+    # Translations have correlated lengths: target = source length +- 2.
+    rng = np.random.default_rng(1)
+    lengths = rng.integers(3, 40, 2000)
+    corpus = ParallelCorpus(tuple("s" * int(n) for n in lengths),
+                            tuple("t" * int(n + d) for n, d in zip(lengths, rng.integers(-2, 3, 2000))), "x", "y")
+    plain = padding_ratio(make_dataset(corpus, TOK, TOK, PipelineConfig(bucketing=False, batch_size=32)))
+    bucketed = padding_ratio(make_dataset(corpus, TOK, TOK, PipelineConfig(batch_size=32, pool_batches=20)))
+    assert bucketed < plain / 3
+
+
+def test_streaming_input_gives_the_same_examples(tmp_path):
+    corpus = toy(100)
+    (tmp_path / "s").write_text("".join(s + "\n" for s in corpus.sources))
+    (tmp_path / "t").write_text("".join(t + "\n" for t in corpus.targets))
+    config = PipelineConfig(shuffle=False, bucketing=False, batch_size=100, max_length=None)
+    streamed = batches(make_dataset(stream_aligned(tmp_path / "s", tmp_path / "t"), TOK, TOK, config))
+    in_memory = batches(make_dataset(corpus, TOK, TOK, config))
+    for a, b in zip(streamed, in_memory, strict=True):
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize("kwargs", [dict(batch_size=0), dict(max_length=1), dict(batch_tokens=10, max_length=50)])
+def test_config_validation(kwargs):
+    with pytest.raises(ConfigError):
+        PipelineConfig(**kwargs)
+
+
+def test_real_multi30k_batches(data_dir):
+    corpus = read_aligned(data_dir / "multi30k/val.de.gz", data_dir / "multi30k/val.en.gz", "de", "en")
+    dataset = make_dataset(corpus, TOK, TOK, PipelineConfig(batch_size=64, max_length=200))
+    total = sum(b[0].shape[0] for b in batches(dataset))
+    assert total == length_report(corpus, TOK, TOK, 200).kept > 1000
