@@ -24,20 +24,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import TYPE_CHECKING
 
 import tensorflow as tf
 
 from nmt.configs import ConfigError
 from nmt.data.corpus import ParallelCorpus
-
-if TYPE_CHECKING:  # pragma: no cover
-    from nmt.tokenizers import Tokenizer
+from nmt.tokenizers.base import END_ID, PAD_ID, START_ID, UNK_ID, Tokenizer
 
 logger = logging.getLogger(__name__)
-
-START_ID = 2
-END_ID = 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -210,7 +204,7 @@ def batch_examples(config: PipelineConfig):
 
         def rows(start, size):
             def pad(t):
-                return t[start:start + size].to_tensor(0)
+                return t[start:start + size].to_tensor(PAD_ID)
             return (pad(src), pad(tgt_in)), pad(tgt_out)
 
         return tf.data.Dataset.from_tensor_slices((starts, sizes)).map(rows)
@@ -277,8 +271,8 @@ def length_report(
         src, tgt_in, _ = example
         src_len, tgt_len = tf.size(src, tf.int64), tf.size(tgt_in, tf.int64)
         dropped = tf.cast(tf.logical_or(src_len > limit, tgt_len > limit), tf.int64)
-        unk_src = tf.reduce_sum(tf.cast(tf.equal(src, 1), tf.int64))
-        unk_tgt = tf.reduce_sum(tf.cast(tf.equal(tgt_in, 1), tf.int64))
+        unk_src = tf.reduce_sum(tf.cast(tf.equal(src, UNK_ID), tf.int64))
+        unk_tgt = tf.reduce_sum(tf.cast(tf.equal(tgt_in, UNK_ID), tf.int64))
         return totals + tf.stack([1, dropped, src_len - 1, tgt_len - 1, unk_src, unk_tgt])
 
     totals = dataset.reduce(tf.zeros([6], tf.int64), add).numpy().tolist()
@@ -292,6 +286,6 @@ def padding_ratio(dataset: tf.data.Dataset) -> float:
     pads = total = 0
     for (src, tgt_in), tgt_out in dataset:
         for t in (src, tgt_in, tgt_out):
-            pads += int(tf.reduce_sum(tf.cast(tf.equal(t, 0), tf.int64)))
+            pads += int(tf.reduce_sum(tf.cast(tf.equal(t, PAD_ID), tf.int64)))
             total += int(tf.size(t))
     return pads / max(1, total)
