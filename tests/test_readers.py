@@ -11,10 +11,12 @@ from nmt.data import (
     CorpusError,
     from_dataframe,
     iter_lines,
+    iter_table,
     read_aligned,
     read_table,
     read_tsv,
     stream_aligned,
+    stream_table,
     stream_tsv,
 )
 
@@ -153,3 +155,18 @@ def test_real_multi30k_and_anki_files(data_dir):
     streamed = list(stream_aligned(data_dir / "multi30k/val.de.gz", data_dir / "multi30k/val.en.gz"))
     assert [s.numpy().decode() for s, _ in streamed] == list(corpus.sources)
     assert set(string.ascii_letters) & set("".join(corpus.targets))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_stream_table_in_chunks(tmp_path, fmt):
+    frame = pd.DataFrame({"en": [f"sentence {i}" for i in range(25)], "de": [f"Satz {i}" for i in range(25)]})
+    path = tmp_path / f"p.{fmt}"
+    frame.to_parquet(path) if fmt == "parquet" else frame.to_csv(path, index=False)
+    assert list(iter_table(path, source="en", target="de", chunk_rows=7)) == list(zip(frame.en, frame.de))
+    streamed = [(s.numpy().decode(), t.numpy().decode()) for s, t in stream_table(path, source="en", target="de")]
+    assert streamed == list(zip(frame.en, frame.de))
+    frame.loc[20, "de"] = None
+    frame.to_parquet(path) if fmt == "parquet" else frame.to_csv(path, index=False)
+    if fmt == "parquet":  # CSV reads the missing cell back as an empty string
+        with pytest.raises(CorpusError, match=r"data row 21, column 'de'"):
+            list(iter_table(path, source="en", target="de", chunk_rows=7))

@@ -9,12 +9,14 @@ from nmt.data.readers import (
     from_dataframe,
     iter_aligned,
     iter_lines,
+    iter_table,
     iter_tsv,
     read_aligned,
     read_table,
     read_tsv,
     stream_aligned,
     stream_pairs,
+    stream_table,
     stream_tsv,
 )
 from nmt.data.registry import DatasetError, DatasetInfo, FileInfo
@@ -35,6 +37,7 @@ __all__ = [
     "from_dataframe",
     "iter_aligned",
     "iter_lines",
+    "iter_table",
     "iter_tsv",
     "list_datasets",
     "load_dataset",
@@ -45,5 +48,6 @@ __all__ = [
     "split_sizes",
     "stream_aligned",
     "stream_pairs",
+    "stream_table",
     "stream_tsv",
 ]

@@ -8,7 +8,6 @@ lazily, for corpora too large to hold in memory.
 
 from __future__ import annotations
 
-import csv
 import gzip
 import io
 import os
@@ -158,6 +157,28 @@ def read_tsv(
 _TABLE_FORMATS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
 
 
+def _table_format(path: Path, format: str | None) -> str:
+    if not Path(path).is_file():
+        raise CorpusError("no such file", path)
+    suffixes = [s for s in Path(path).suffixes if s != ".gz"]
+    format = format or _TABLE_FORMATS.get(suffixes[-1] if suffixes else "")
+    if format not in ("csv", "tsv", "parquet"):
+        raise CorpusError("cannot tell the table format from the name; pass format='csv'|'tsv'|'parquet'", path)
+    return format
+
+
+def _check_columns(frame: pd.DataFrame, path: Path, source: str, target: str, offset: int) -> None:
+    """Both columns exist and hold only strings; ``offset`` rows came before ``frame``."""
+    for column in (source, target):
+        if column not in frame.columns:
+            raise CorpusError(f"no column {column!r}; columns: {list(frame.columns)}", path)
+    for column in (source, target):
+        for row, value in enumerate(frame[column].tolist(), start=offset + 1):
+            if not isinstance(value, str):
+                # pandas gives no line numbers (quoted fields may span lines): name the data row.
+                raise CorpusError(f"data row {row}, column {column!r}: {value!r} is not a string", path)
+
+
 def read_table(
     path: PathLike,
     *,
@@ -177,36 +198,11 @@ def read_table(
 
     Raises:
         CorpusError: unknown format, unreadable file, missing column (lists the
-            columns found) or a missing/non-string cell (with its file line).
+            columns found) or a missing/non-string cell (with its data row).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise CorpusError("no such file", path)
-    suffixes = [s for s in path.suffixes if s != ".gz"]
-    format = format or _TABLE_FORMATS.get(suffixes[-1] if suffixes else "")
-    if format not in ("csv", "tsv", "parquet"):
-        raise CorpusError("cannot tell the table format from the name; pass format='csv'|'tsv'|'parquet'", path)
-    try:
-        if format == "parquet":
-            frame = pd.read_parquet(path, columns=None)
-        else:
-            frame = pd.read_csv(path, sep="," if format == "csv" else "\t", dtype=str,
-                                keep_default_na=False, quoting=csv.QUOTE_MINIMAL, encoding="utf-8")
-    except UnicodeDecodeError as error:
-        raise CorpusError(f"invalid UTF-8: {error}", path) from None
-    except (ValueError, OSError, pd.errors.ParserError) as error:
-        raise CorpusError(f"cannot read {format}: {error}", path) from error
-    for column in (source, target):
-        if column not in frame.columns:
-            raise CorpusError(f"no column {column!r}; columns: {list(frame.columns)}", path)
-    for column in (source, target):
-        for row, value in enumerate(frame[column].tolist(), start=1):
-            if not isinstance(value, str):
-                # pandas gives no line numbers (quoted fields may span lines): name the data row.
-                raise CorpusError(f"data row {row}, column {column!r}: {value!r} is not a string", path)
-    frame = frame.reset_index(drop=True)
-    return ParallelCorpus.from_frame(frame, src_lang, tgt_lang, source=source, target=target,
-                                     name=name if name is not None else path.name)
+    pairs = list(iter_table(path, source=source, target=target, format=format))
+    return ParallelCorpus(tuple(p[0] for p in pairs), tuple(p[1] for p in pairs), src_lang, tgt_lang,
+                          name if name is not None else Path(path).name)
 
 
 def from_dataframe(
@@ -234,6 +230,40 @@ def stream_pairs(pairs: Callable[[], Iterator[tuple[str, str]]]):
 
     spec = (tf.TensorSpec([], tf.string), tf.TensorSpec([], tf.string))
     return tf.data.Dataset.from_generator(pairs, output_signature=spec)
+
+
+def iter_table(
+    path: PathLike, *, source: str, target: str, format: str | None = None, chunk_rows: int = 10_000
+) -> Iterator[tuple[str, str]]:
+    """Yields ``(source, target)`` from a CSV/TSV/Parquet file, ``chunk_rows`` rows at a time.
+
+    Same rules and errors as :func:`read_table`, without holding the file in memory.
+    """
+    path, format = Path(path), _table_format(path, format)
+    try:
+        if format == "parquet":
+            import pyarrow.parquet as pq
+
+            batches = (b.to_pandas() for b in pq.ParquetFile(path).iter_batches(chunk_rows, columns=[source, target]))
+        else:
+            batches = pd.read_csv(path, sep="," if format == "csv" else "\t", dtype=str, keep_default_na=False,
+                                  encoding="utf-8", chunksize=chunk_rows)
+        offset = 0
+        for frame in batches:
+            _check_columns(frame, path, source, target, offset)
+            yield from zip(frame[source].tolist(), frame[target].tolist())
+            offset += len(frame)
+    except UnicodeDecodeError as error:
+        raise CorpusError(f"invalid UTF-8: {error}", path) from None
+    except (ValueError, OSError, pd.errors.ParserError, KeyError) as error:
+        if isinstance(error, CorpusError):
+            raise
+        raise CorpusError(f"cannot read {format}: {error}", path) from error
+
+
+def stream_table(path: PathLike, *, source: str, target: str, format: str | None = None):
+    """Streams a CSV/TSV/Parquet file; see :func:`iter_table` and :func:`stream_pairs`."""
+    return stream_pairs(lambda: iter_table(path, source=source, target=target, format=format))
 
 
 def stream_aligned(src_path: PathLike, tgt_path: PathLike):
