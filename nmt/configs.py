@@ -9,6 +9,7 @@ back, rejecting unknown keys with the list of valid ones.
 from __future__ import annotations
 
 import dataclasses
+import types
 import typing
 from collections.abc import Mapping
 from typing import Any, TypeVar
@@ -46,15 +47,67 @@ def config_from_dict(cls: type[C], values: Mapping[str, Any], *, where: str = ""
     kwargs = {}
     for name, value in values.items():
         hint = hints.get(name)
+        key = f"{where}.{name}" if where else name
         if dataclasses.is_dataclass(hint) and isinstance(value, Mapping):
-            value = config_from_dict(hint, value, where=f"{where}.{name}" if where else name)
-        elif isinstance(value, list):
-            value = tuple(value)
+            value = config_from_dict(hint, value, where=key)
+        else:
+            value = check_type(key, value, hint)
         kwargs[name] = value
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as error:
         raise ConfigError(f"{where or cls.__name__}: {error}") from error
+
+
+def check_type(name: str, value: Any, hint: Any) -> Any:
+    """Checks ``value`` against a field annotation; returns it (lists as tuples, ints as floats).
+
+    Understands ``bool``, ``int``, ``float``, ``str``, ``X | None``, ``Literal[...]``,
+    ``tuple[X, ...]`` and dataclasses; other annotations are accepted as they are.
+
+    Raises:
+        ConfigError: naming the key, the value and the expected type.
+    """
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is None or hint is Any:
+        return value
+    if origin is typing.Literal:
+        check_choice(name, value, args)
+        return value
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for option in (a for a in args if a is not type(None)):
+            try:
+                return check_type(name, value, option)
+            except ConfigError as error:
+                errors.append(str(error))
+        raise ConfigError(errors[0] if len(errors) == 1 else f"{name}={value!r} has the wrong type ({hint})")
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{name}={value!r} must be a list")
+        item = args[0] if args else Any
+        return tuple(check_type(f"{name}[{i}]", v, item) for i, v in enumerate(value))
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{name}={value!r} must be true or false")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{name}={value!r} must be an integer")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{name}={value!r} must be a number")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{name}={value!r} must be a string")
+        return value
+    if dataclasses.is_dataclass(hint) and not isinstance(value, hint):
+        raise ConfigError(f"{name} must be a mapping of {', '.join(f.name for f in dataclasses.fields(hint))}")
+    return value
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:

@@ -34,5 +34,32 @@ def test_unknown_key_lists_valid_keys():
 
 
 def test_literal_is_checked():
-    with pytest.raises(ConfigError, match=r"inner: kind='c' is not one of 'a', 'b'"):
+    with pytest.raises(ConfigError, match=r"inner\.kind='c' is not one of 'a', 'b'"):
         config_from_dict(Outer, {"inner": {"kind": "c"}})
+
+
+@dataclasses.dataclass(frozen=True)
+class Typed:
+    count: int = 1
+    rate: float = 0.5
+    flag: bool = False
+    limit: int | None = None
+    label: str = "x"
+
+
+@pytest.mark.parametrize("values,message", [
+    ({"count": "3"}, "count='3' must be an integer"),
+    ({"count": True}, "count=True must be an integer"),
+    ({"rate": "high"}, "rate='high' must be a number"),
+    ({"flag": "yes"}, "flag='yes' must be true or false"),
+    ({"limit": 2.5}, "limit=2.5 must be an integer"),
+    ({"label": 3}, "label=3 must be a string"),
+])
+def test_types_are_checked(values, message):
+    with pytest.raises(ConfigError, match=message):
+        config_from_dict(Typed, values)
+
+
+def test_ints_become_floats_and_none_is_allowed_where_annotated():
+    config = config_from_dict(Typed, {"rate": 1, "limit": None})
+    assert config.rate == 1.0 and isinstance(config.rate, float) and config.limit is None
