@@ -33,8 +33,8 @@ def machine() -> str:
         memory = f", {kib / 2**20:.0f} GiB RAM"
     except (OSError, ValueError, IndexError):
         pass
-    import tensorflow as tf
     import keras
+    import tensorflow as tf
 
     return (f"{model}, {os.cpu_count()} cores{memory}; Python {platform.python_version()}, "
             f"TensorFlow {tf.__version__}, Keras {keras.__version__}")
@@ -53,7 +53,7 @@ def write_section(name: str, title: str, body: str) -> None:
     section = (
         f"<!-- {name}:start -->\n## {title}\n\n"
         f"- Command: `{command}`\n- Machine: {machine()}\n"
-        f"- Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC\n\n"
+        f"- Date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC\n\n"
         f"{body.strip()}\n<!-- {name}:end -->\n"
     )
     print(section)

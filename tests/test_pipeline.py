@@ -116,3 +116,41 @@ def test_real_multi30k_batches(data_dir):
     dataset = make_dataset(corpus, TOK, TOK, PipelineConfig(batch_size=64, max_length=200))
     total = sum(b[0].shape[0] for b in batches(dataset))
     assert total == length_report(corpus, TOK, TOK, 200).kept > 1000
+
+
+@pytest.mark.parametrize("dataset,pair,split", [("anki-spa-eng", "es-en", "val"), ("multi30k", "de-en", "val")])
+def test_real_sentencepiece_batches(data_dir, dataset, pair, split):
+    from nmt.data import load_dataset
+    from nmt.tokenizers import TokenizerConfig, normalize, train_tokenizers
+
+    train = load_dataset(dataset, pair, "train", data_dir=data_dir).head(8000)
+    corpus = load_dataset(dataset, pair, split, data_dir=data_dir)
+    # Byte fallback: characters unseen in the 8,000 training pairs still round-trip exactly.
+    config = TokenizerConfig(kind="sentencepiece", vocab_size=2000, byte_fallback=True)
+    src_tok, tgt_tok = train_tokenizers(train, config)
+    dataset = make_dataset(corpus, src_tok, tgt_tok, PipelineConfig(batch_size=32, max_length=200, seed=5))
+    sources = set()
+    for src, tgt_in, tgt_out in batches(dataset):
+        lengths = (src != 0).sum(axis=1)
+        assert (src[np.arange(len(src)), lengths - 1] == 3).all()          # END closes the source
+        assert (tgt_in[:, 0] == 2).all() and not (tgt_in[:, 1:] == 2).any()  # START only first
+        tgt_lengths = (tgt_out != 0).sum(axis=1)
+        assert (tgt_out[np.arange(len(tgt_out)), tgt_lengths - 1] == 3).all()
+        np.testing.assert_array_equal(tgt_in[:, 1:][tgt_out[:, 1:] != 0], tgt_out[:, :-1][tgt_out[:, 1:] != 0])
+        texts = src_tok.detokenize(tf.constant(src)).numpy()
+        sources.update(t.decode() for t in texts)
+    assert sources == {normalize(s, config) for s in corpus.sources}
+
+
+@pytest.mark.slow
+def test_bucketing_keeps_padding_under_10_percent_on_multi30k_train(data_dir):
+    from nmt.data import load_dataset
+    from nmt.tokenizers import TokenizerConfig, train_tokenizers
+
+    train = load_dataset("multi30k", "de-en", "train", data_dir=data_dir)
+    src_tok, tgt_tok = train_tokenizers(train, TokenizerConfig(kind="sentencepiece", vocab_size=8000))
+    config = PipelineConfig(batch_size=64, max_length=100, cache=False)
+    assert padding_ratio(make_dataset(train, src_tok, tgt_tok, config)) < 0.10
+    # The same data without bucketing pads about half of every batch.
+    unbucketed = padding_ratio(make_dataset(train.head(5000), src_tok, tgt_tok, PipelineConfig(bucketing=False)))
+    assert unbucketed > 0.3

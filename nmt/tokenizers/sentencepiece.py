@@ -1,0 +1,143 @@
+"""SentencePiece subwords: trained with the ``sentencepiece`` package, run by tensorflow-text.
+
+Training sees text already normalized by :func:`nmt.tokenizers.normalize.normalize`
+and the graph normalizes with the same rules before ``SentencepieceTokenizer`` runs,
+so SentencePiece itself must not normalize again: its normalization rule is a no-op
+(see ``_NOOP_RULE``). Detokenization is exact: ``detokenize(tokenize(x)) ==
+normalize(x)`` unless ``x`` holds a character unseen in training, which comes back as
+``UNK_SURFACE`` (or exactly, through UTF-8 byte pieces, with ``byte_fallback``).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import keras
+import sentencepiece as spm
+import tensorflow as tf
+import tensorflow_text as tf_text
+
+from nmt.tokenizers.base import END_ID, PAD_ID, SPECIAL_TOKENS, START_ID, UNK_ID, UNK_SURFACE, Tokenizer
+from nmt.tokenizers.config import TokenizerConfig
+
+MODEL_FILE = "sentencepiece.model"
+
+# SentencePiece's "identity" rule makes tensorflow-text log "precompiled_charsmap is
+# empty" each time a model is loaded. This one-line rule (U+0001 -> space) is never
+# applied because normalize() has already removed every U+0001, so it is a silent no-op.
+_NOOP_RULE = "1\t20\n"
+
+
+@keras.saving.register_keras_serializable(package="nmt")
+class SentencePieceTokenizer(Tokenizer):
+    """SentencePiece unigram or BPE subwords (``tensorflow_text.SentencepieceTokenizer``).
+
+    Pieces mark a preceding space with ``▁`` (``"▁dog"``); ids 0-3 are the special
+    tokens, then (with ``byte_fallback``) 256 byte pieces ``<0x00>``...``<0xFF>``, then
+    the learned pieces.
+
+    Args:
+        config: a :class:`TokenizerConfig` with ``kind="sentencepiece"`` (or its dict).
+        model_proto: a serialized SentencePiece model with pad/unk/bos/eos ids 0/1/2/3,
+            as written by :meth:`train`; ``None`` leaves the tokenizer empty until
+            :meth:`load_assets`. ``get_config`` stores ``None``: the model is an asset.
+        **kwargs: ``keras.layers.Layer`` arguments.
+    """
+
+    kind = "sentencepiece"
+
+    def __init__(
+        self,
+        config: TokenizerConfig | Mapping[str, Any] | None = None,
+        model_proto: bytes | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(config, **kwargs)
+        self.model_proto = None
+        self._pieces: tuple[str, ...] = ()
+        self._sentencepiece = None
+        if model_proto is not None:
+            self.set_model_proto(model_proto)
+
+    def set_model_proto(self, model_proto: bytes) -> None:
+        """Installs a serialized model (checks its special ids)."""
+        model_proto = bytes(model_proto)
+        processor = spm.SentencePieceProcessor(model_proto=model_proto)
+        found = (processor.pad_id(), processor.unk_id(), processor.bos_id(), processor.eos_id())
+        if found != (PAD_ID, UNK_ID, START_ID, END_ID):
+            raise ValueError(f"SentencePiece model has pad/unk/bos/eos ids {found}, expected (0, 1, 2, 3)")
+        self._pieces = tuple(processor.id_to_piece(i) for i in range(processor.get_piece_size()))
+        self._sentencepiece = tf_text.SentencepieceTokenizer(model=model_proto, out_type=tf.int32)
+        self.model_proto = model_proto
+
+    @property
+    def is_ready(self) -> bool:
+        return self.model_proto is not None
+
+    @property
+    def vocab_size(self) -> int:
+        self._check_ready()
+        return len(self._pieces)
+
+    def get_vocabulary(self) -> list[str]:
+        self._check_ready()
+        return list(self._pieces)
+
+    def _tokenize(self, texts: tf.Tensor) -> tf.RaggedTensor:
+        return self._sentencepiece.tokenize(texts)
+
+    def _detokenize(self, ids: tf.RaggedTensor) -> tf.Tensor:
+        return self._sentencepiece.detokenize(ids)
+
+    def _id_to_token(self, ids: tf.Tensor) -> tf.Tensor:
+        return self._sentencepiece.id_to_string(ids)
+
+    @classmethod
+    def train(
+        cls, texts: Iterable[str], config: TokenizerConfig, *, name: str | None = None
+    ) -> SentencePieceTokenizer:
+        """Trains a model on ``texts`` (normalized first), quietly and deterministically.
+
+        ``config.vocab_size`` counts the special ids and is a soft limit: a corpus too
+        small for it gives a smaller vocabulary instead of an error.
+        """
+        sentences = cls._training_texts(texts, config)
+        model = io.BytesIO()
+        with tempfile.TemporaryDirectory() as scratch:
+            rule_path = os.path.join(scratch, "noop_rule.tsv")
+            with open(rule_path, "w", encoding="utf-8") as rule:
+                rule.write(_NOOP_RULE)
+            spm.SentencePieceTrainer.train(
+                sentence_iterator=iter(sentences),
+                model_writer=model,
+                vocab_size=config.vocab_size,
+                hard_vocab_limit=False,
+                model_type=config.model_type,
+                character_coverage=config.character_coverage,
+                byte_fallback=config.byte_fallback,
+                pad_id=PAD_ID, unk_id=UNK_ID, bos_id=START_ID, eos_id=END_ID,
+                pad_piece=SPECIAL_TOKENS[PAD_ID], unk_piece=SPECIAL_TOKENS[UNK_ID],
+                bos_piece=SPECIAL_TOKENS[START_ID], eos_piece=SPECIAL_TOKENS[END_ID],
+                unk_surface=UNK_SURFACE,
+                normalization_rule_tsv=rule_path,
+                remove_extra_whitespaces=True,
+                num_threads=1,  # multi-threaded training is not reproducible, and no faster here
+                minloglevel=2,  # errors only
+            )
+        return cls(config, model_proto=model.getvalue(), name=name)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "model_proto": None}
+
+    def save_assets(self, dir_path: str) -> None:
+        self._check_ready()
+        with open(os.path.join(dir_path, MODEL_FILE), "wb") as file:
+            file.write(self.model_proto)
+
+    def load_assets(self, dir_path: str) -> None:
+        with open(os.path.join(dir_path, MODEL_FILE), "rb") as file:
+            self.set_model_proto(file.read())
