@@ -493,3 +493,19 @@ def _foreign_sentencepiece_model() -> bytes:
                                    vocab_size=12, hard_vocab_limit=False, minloglevel=2)
     return model.getvalue()
 
+
+
+def test_sentencepiece_survives_reseeding_after_pipelines_are_built():
+    """keras.utils.set_random_seed resets TF's eager kernel cache (tensorflow/text#570)."""
+    import keras
+
+    tokenizer = SentencePieceTokenizer.train(["ein Hund läuft", "zwei Katzen schlafen"] * 50,
+                                             TokenizerConfig(vocab_size=40))
+    dataset = tf.data.Dataset.from_tensor_slices(["ein Hund", "zwei Katzen"]).batch(2).map(tokenizer.tokenize)
+    expected = next(iter(dataset)).to_list()
+    graph_fn = tf.function(tokenizer.tokenize, input_signature=[tf.TensorSpec([None], tf.string)])
+    graph_fn(tf.constant(["ein Hund"]))
+    keras.utils.set_random_seed(7)
+    assert next(iter(dataset)).to_list() == expected
+    assert graph_fn(tf.constant(["ein Hund", "zwei Katzen"])).to_list() == expected
+    assert tokenizer.tokenize(tf.constant(["ein Hund", "zwei Katzen"])).to_list() == expected

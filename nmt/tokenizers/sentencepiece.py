@@ -59,7 +59,6 @@ class SentencePieceTokenizer(Tokenizer):
         super().__init__(config, **kwargs)
         self.model_proto = None
         self._pieces: tuple[str, ...] = ()
-        self._sentencepiece = None
         if model_proto is not None:
             self.set_model_proto(model_proto)
 
@@ -71,7 +70,6 @@ class SentencePieceTokenizer(Tokenizer):
         if found != (PAD_ID, UNK_ID, START_ID, END_ID):
             raise ValueError(f"SentencePiece model has pad/unk/bos/eos ids {found}, expected (0, 1, 2, 3)")
         self._pieces = tuple(processor.id_to_piece(i) for i in range(processor.get_piece_size()))
-        self._sentencepiece = tf_text.SentencepieceTokenizer(model=model_proto, out_type=tf.int32)
         self.model_proto = model_proto
 
     @property
@@ -87,14 +85,25 @@ class SentencePieceTokenizer(Tokenizer):
         self._check_ready()
         return list(self._pieces)
 
+    def _sentencepiece(self) -> tf_text.SentencepieceTokenizer:
+        """A SentencePiece op resource owned by the graph (or eager call) being built.
+
+        Deliberately not one resource kept on ``self``: an eagerly created resource is
+        destroyed by ``tf.random.set_seed`` / ``keras.utils.set_random_seed`` (they
+        reset the eager kernel cache, tensorflow/text#570), which would break every
+        tf.data pipeline and tf.function already built with it. A resource created
+        inside the graph lives as long as that graph and is saved with it.
+        """
+        return tf_text.SentencepieceTokenizer(model=self.model_proto, out_type=tf.int32)
+
     def _tokenize(self, texts: tf.Tensor) -> tf.RaggedTensor:
-        return self._sentencepiece.tokenize(texts)
+        return self._sentencepiece().tokenize(texts)
 
     def _detokenize(self, ids: tf.RaggedTensor) -> tf.Tensor:
-        return self._sentencepiece.detokenize(ids)
+        return self._sentencepiece().detokenize(ids)
 
     def _id_to_token(self, ids: tf.Tensor) -> tf.Tensor:
-        return self._sentencepiece.id_to_string(ids)
+        return self._sentencepiece().id_to_string(ids)
 
     @classmethod
     def train(
