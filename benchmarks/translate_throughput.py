@@ -237,7 +237,7 @@ def run(key: str, args) -> tuple[str, list[str]]:
         f"{translator.config.max_length_b}; beam {BEAM} with length penalty {translator.config.length_penalty}. "
         f"Mean output length {greedy.tokens / len(texts):.1f} (greedy) / {beam.tokens / len(texts):.1f} (beam) "
         f"tokens, references {ref_tokens:.1f}. BLEU greedy {bleu_greedy.score:.1f}, beam {bleu_beam.score:.1f} "
-        f"(`{score_corpus(greedy_out[:1], refs[:1]).signatures['bleu']}`; a few minutes of training).\n\n"
+        f"(`{score_corpus(greedy_out[:1], refs[:1]).signatures['bleu']}`; {train_seconds / 60:.0f} minutes of training).\n\n"
         f"The first two rows cover the whole test set; the other rows share a random subset of "
         f"{len(subset)} sentences (numpy seed 0), the same batches and length limits. The eager greedy "
         f"outputs equal the compiled greedy output for {agree:.0%} (naive) and {agree_step:.0%} (step) "
