@@ -75,3 +75,14 @@ def recurrent_layer(
         seed=seed,
         name=name,
     )
+
+
+def sublayer_seed(seed: int | None, offset: int) -> int | None:
+    """A distinct, reproducible seed per sublayer (``None`` stays unseeded)."""
+    return None if seed is None else seed + offset
+
+
+def build_once(layer: keras.layers.Layer, shape) -> None:
+    """Builds ``layer`` for ``shape`` unless it is already built."""
+    if not layer.built:
+        layer.build(shape)

@@ -140,15 +140,15 @@ class Decoder(keras.layers.Layer):
         )
         self.recurrent_layers = [
             cells.recurrent_layer(
-                cell, units, recurrent_dropout=recurrent_dropout, seed=_offset(seed, i), name=f"rnn_{i}"
+                cell, units, recurrent_dropout=recurrent_dropout, seed=cells.sublayer_seed(seed, i), name=f"rnn_{i}"
             )
             for i in range(num_layers)
         ]
         self.dropout_layers = [
-            keras.layers.Dropout(dropout, seed=_offset(seed, 100 + i), name=f"dropout_{i}")
+            keras.layers.Dropout(dropout, seed=cells.sublayer_seed(seed, 100 + i), name=f"dropout_{i}")
             for i in range(num_layers)
         ]
-        self.readout_dropout = keras.layers.Dropout(dropout, seed=_offset(seed, 200), name="readout_dropout")
+        self.readout_dropout = keras.layers.Dropout(dropout, seed=cells.sublayer_seed(seed, 200), name="readout_dropout")
         self.norm_layers = (
             [keras.layers.LayerNormalization(name=f"layer_norm_{i}") for i in range(num_layers)]
             if layer_norm
@@ -171,22 +171,22 @@ class Decoder(keras.layers.Layer):
     # ------------------------------------------------------------------ build
     def build(self, target_shape=None, state_shape=None):
         # Every size is known from the constructor, so the input shapes are not needed.
-        _build(self.embedding, (None, None))
+        cells.build_once(self.embedding, (None, None))
         size = self.input_size
         for i, layer in enumerate(self.recurrent_layers):
-            _build(layer, (None, None, size))
+            cells.build_once(layer, (None, None, size))
             size = self.units
             if self.layer_norm:
-                _build(self.norm_layers[i], (None, None, size))
+                cells.build_once(self.norm_layers[i], (None, None, size))
         if self.scored:
-            _build(self.attention_layer, None)
-            _build(self.attentional_layer, (None, None, self.units + self.memory_dim))
+            cells.build_once(self.attention_layer, None)
+            cells.build_once(self.attentional_layer, (None, None, self.units + self.memory_dim))
         if self.tie_embeddings:
             if self.tied_projection is not None:
-                _build(self.tied_projection, (None, None, self.feature_size))
+                cells.build_once(self.tied_projection, (None, None, self.feature_size))
             self.output_bias = self.add_weight(shape=(self.vocab_size,), initializer="zeros", name="output_bias")
         else:
-            _build(self.output_projection, (None, None, self.feature_size))
+            cells.build_once(self.output_projection, (None, None, self.feature_size))
 
     # ------------------------------------------------------------------ state
     def initial_state(self, rnn_state, memory, memory_mask, encoder_summary=None):
@@ -359,12 +359,3 @@ class Decoder(keras.layers.Layer):
             seed=self.seed,
         )
         return config
-
-
-def _offset(seed: int | None, offset: int) -> int | None:
-    return None if seed is None else seed + offset
-
-
-def _build(layer: keras.layers.Layer, shape) -> None:
-    if not layer.built:
-        layer.build(shape)

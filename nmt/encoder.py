@@ -92,7 +92,7 @@ class Encoder(keras.layers.Layer):
         self.norm_layers = []
         for i in range(num_layers):
             layer = cells.recurrent_layer(
-                cell, units, recurrent_dropout=recurrent_dropout, seed=_offset(seed, i), name=f"rnn_{i}"
+                cell, units, recurrent_dropout=recurrent_dropout, seed=cells.sublayer_seed(seed, i), name=f"rnn_{i}"
             )
             if bidirectional:
                 layer = keras.layers.Bidirectional(
@@ -100,7 +100,7 @@ class Encoder(keras.layers.Layer):
                 )
             self.recurrent_layers.append(layer)
             self.dropout_layers.append(
-                keras.layers.Dropout(dropout, seed=_offset(seed, 100 + i), name=f"dropout_{i}")
+                keras.layers.Dropout(dropout, seed=cells.sublayer_seed(seed, 100 + i), name=f"dropout_{i}")
             )
             if layer_norm:
                 self.norm_layers.append(keras.layers.LayerNormalization(name=f"layer_norm_{i}"))
@@ -112,15 +112,15 @@ class Encoder(keras.layers.Layer):
 
     def build(self, source_shape=None):
         # Every size is known from the constructor, so the input shape is not needed.
-        _build(self.embedding, (None, None))
+        cells.build_once(self.embedding, (None, None))
         size = self.embedding_dim
         for i, layer in enumerate(self.recurrent_layers):
-            _build(layer, (None, None, size))
+            cells.build_once(layer, (None, None, size))
             size = self.layer_size
             if self.layer_norm:
-                _build(self.norm_layers[i], (None, None, size))
+                cells.build_once(self.norm_layers[i], (None, None, size))
         if self.projection is not None:
-            _build(self.projection, (None, None, size))
+            cells.build_once(self.projection, (None, None, size))
 
     def call(self, source_ids, source_mask=None, training=None):
         if source_mask is None:
@@ -166,13 +166,3 @@ class Encoder(keras.layers.Layer):
             seed=self.seed,
         )
         return config
-
-
-def _offset(seed: int | None, offset: int) -> int | None:
-    """A distinct, reproducible seed per sublayer (``None`` stays unseeded)."""
-    return None if seed is None else seed + offset
-
-
-def _build(layer: keras.layers.Layer, shape) -> None:
-    if not layer.built:
-        layer.build(shape)
