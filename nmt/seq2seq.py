@@ -52,7 +52,9 @@ class Seq2Seq(keras.Model):
     The loss is the smoothed cross-entropy summed over real target tokens divided
     by the number of real target tokens in the global batch (summed over
     replicas), so it is the same under any ``tf.distribute`` strategy. Gradients are
-    clipped by their global norm after summing over replicas. Reported metrics:
+    made dense and clipped by their global norm after summing over replicas. Only
+    real target positions go through the vocabulary projection (unless the step is
+    XLA-compiled, which needs static shapes). Reported metrics:
     ``loss`` (per token), ``accuracy`` (token accuracy) and ``perplexity``
     (``exp`` of the unsmoothed per-token NLL), all over real tokens only.
     """

