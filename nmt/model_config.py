@@ -175,6 +175,10 @@ class TrainConfig:
             Python overhead, batch-level callbacks then see every N-th step.
         keep_checkpoints: how many per-epoch checkpoints to keep for resuming.
         tensorboard: write TensorBoard logs under ``run_dir/tensorboard``.
+        max_minutes: wall-time budget of the whole run (summed over resumes, validation
+            included); training stops after the batch that exhausts it, the cut-short
+            epoch is validated and checkpointed, and the run counts as finished.
+            ``None``: no budget (``epochs`` alone ends the run).
     """
 
     epochs: int = 10
@@ -198,6 +202,7 @@ class TrainConfig:
     steps_per_execution: int = 1
     keep_checkpoints: int = 2
     tensorboard: bool = True
+    max_minutes: float | None = None
 
     def __post_init__(self) -> None:
         validate_literals(self)
@@ -228,3 +233,9 @@ class TrainConfig:
             raise ConfigError(f"clip_norm={self.clip_norm!r} must be a positive number or null")
         for name in ("deterministic", "jit_compile", "tensorboard"):
             _check_bool(name, getattr(self, name))
+        if self.max_minutes is not None and (
+            isinstance(self.max_minutes, bool)
+            or not isinstance(self.max_minutes, (int, float))
+            or not self.max_minutes > 0
+        ):
+            raise ConfigError(f"max_minutes={self.max_minutes!r} must be a positive number or null")

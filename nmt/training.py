@@ -7,8 +7,7 @@
       checkpoints/epoch-0003.weights.h5   model + optimizer state after epoch 3
       best.keras                   the full model with the best ``monitor`` so far
       history.csv                  one row per completed epoch
-      tensorboard/                 TensorBoard logs (``train.tensorboard``; needs the
-                                   ``tensorboard`` package)
+      tensorboard/                 TensorBoard logs (``train.tensorboard``)
       train_config.json            the TrainConfig used
 
 Crash safety: every file is written under a temporary name, flushed to disk and
@@ -18,6 +17,8 @@ complete. A run killed at any moment (even ``SIGKILL``, even while writing) resu
 from the last completed epoch: weights, optimizer state (moments, step counter,
 learning rate), best-so-far and early-stopping counters are restored, finished
 epochs are not redone, and ``history.csv`` rows of unfinished epochs are dropped.
+With ``max_minutes`` the wall time of completed epochs is summed in ``state.json``
+across resumes, so the budget covers the whole run.
 Not restored: the position inside a shuffled ``tf.data`` stream and the patience
 counter of the ``plateau`` schedule (the reduced learning rate itself is restored).
 """
@@ -26,11 +27,11 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import importlib.util
 import json
-import logging
 import os
 import re
+import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -40,8 +41,6 @@ import tensorflow as tf
 from nmt.configs import config_to_dict
 from nmt.model_config import TrainConfig
 from nmt.schedules import learning_rate_for
-
-logger = logging.getLogger(__name__)
 
 STATE_FILE = "state.json"
 CHECKPOINT_DIR = "checkpoints"
@@ -99,6 +98,8 @@ class RunState:
         best_epoch: the epoch (1-based) that reached ``best``.
         wait: epochs since the last improvement (early stopping).
         stopped: early stopping ended the run.
+        seconds: wall time of the completed epochs (validation included), over all resumes.
+        out_of_time: the ``max_minutes`` budget ended the run (its last epoch may be partial).
     """
 
     epoch: int = 0
@@ -108,6 +109,8 @@ class RunState:
     best_epoch: int | None = None
     wait: int = 0
     stopped: bool = False
+    seconds: float = 0.0
+    out_of_time: bool = False
 
     @classmethod
     def read(cls, run_dir: Path) -> RunState | None:
@@ -131,16 +134,35 @@ class ResumableCheckpoint(keras.callbacks.Callback):
             the training metric of the same name without validation data).
         patience: early-stopping patience in epochs; ``None`` disables it.
         keep: how many epoch checkpoints to keep.
+        budget_seconds: stop training after the batch at which the run's total wall
+            time (``state.seconds`` plus this call's) reaches this; ``None``: no budget.
     """
 
-    def __init__(self, run_dir: Path, state: RunState, monitor: str, patience: int | None, keep: int):
+    def __init__(self, run_dir: Path, state: RunState, monitor: str, patience: int | None, keep: int,
+                 budget_seconds: float | None = None):
         super().__init__()
         self.run_dir = Path(run_dir)
         self.state = state
         self.monitor = monitor
         self.patience = patience
         self.keep = keep
+        self.budget_seconds = budget_seconds
         self.higher_is_better = monitor.endswith("accuracy")
+        self._start = time.perf_counter()
+        self._seconds_before = state.seconds
+        self._out_of_time = False
+
+    def _elapsed(self) -> float:
+        return self._seconds_before + time.perf_counter() - self._start
+
+    def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
+        self._seconds_before = self.state.seconds
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.budget_seconds is not None and self._elapsed() >= self.budget_seconds:
+            self._out_of_time = True
+            self.model.stop_training = True
 
     def _improved(self, value: float) -> bool:
         if self.state.best is None:
@@ -162,6 +184,10 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         state.step = int(self.model.optimizer.iterations.numpy())
         if self.patience is not None and state.wait >= self.patience:
             state.stopped = True
+            self.model.stop_training = True
+        state.seconds = self._elapsed()
+        if self._out_of_time or (self.budget_seconds is not None and state.seconds >= self.budget_seconds):
+            state.out_of_time = True
             self.model.stop_training = True
         state.write(self.run_dir)
         self._prune()
@@ -249,7 +275,10 @@ def train(
             model.optimizer.build(model.trainable_variables)
             model.load_weights(run_dir / CHECKPOINT_DIR / state.checkpoint)
     state = state or RunState()
-    if state.stopped or state.epoch >= config.epochs:
+    budget = None if config.max_minutes is None else 60.0 * config.max_minutes
+    if state.out_of_time and (budget is None or state.seconds < budget):  # the budget was raised or lifted
+        state.out_of_time = False
+    if state.stopped or state.out_of_time or state.epoch >= config.epochs:
         finished = keras.callbacks.History()
         finished.on_train_begin()  # empty epoch list and history
         return finished
@@ -260,10 +289,7 @@ def train(
         *callbacks,
     ]
     if config.tensorboard:
-        if importlib.util.find_spec("tensorboard") is None:
-            logger.warning("train.tensorboard is on but the tensorboard package is not installed; no TensorBoard logs")
-        else:
-            all_callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), update_freq="epoch"))
+        all_callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), update_freq="epoch"))
     if config.schedule == "plateau":
         all_callbacks.append(
             keras.callbacks.ReduceLROnPlateau(
@@ -275,20 +301,26 @@ def train(
             )
         )
     all_callbacks.append(
-        ResumableCheckpoint(run_dir, state, config.monitor, config.early_stopping_patience, config.keep_checkpoints)
+        ResumableCheckpoint(run_dir, state, config.monitor, config.early_stopping_patience, config.keep_checkpoints,
+                            budget)
     )
     if config.steps_per_epoch is not None:
         train_ds = train_ds.repeat()
-    return model.fit(
-        train_ds,
-        validation_data=val_ds,
-        epochs=config.epochs,
-        initial_epoch=state.epoch,
-        steps_per_epoch=config.steps_per_epoch,
-        callbacks=all_callbacks,
-        verbose=verbose,
-        shuffle=False,  # tf.data input: shuffling is the pipeline's job
-    )
+    with warnings.catch_warnings():
+        if config.steps_per_epoch is None:
+            # Without steps_per_epoch an epoch *is* one pass over the dataset; Keras cannot know
+            # the length of a filtered/bucketed dataset and warns at its end on every run.
+            warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
+        return model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=config.epochs,
+            initial_epoch=state.epoch,
+            steps_per_epoch=config.steps_per_epoch,
+            callbacks=all_callbacks,
+            verbose=verbose,
+            shuffle=False,  # tf.data input: shuffling is the pipeline's job
+        )
 
 
 def _remove_temporaries(run_dir: Path) -> None:

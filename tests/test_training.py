@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -113,6 +114,46 @@ def test_early_stopping_counters_survive_a_restart(tmp_path):
     assert accuracy._improved(0.1) and accuracy.higher_is_better
 
 
+class SlowBatches(keras.callbacks.Callback):
+    """Makes every training batch take at least ``seconds`` of wall time."""
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.seconds = seconds
+
+    def on_train_batch_end(self, batch, logs=None):
+        time.sleep(self.seconds)
+
+
+@pytest.mark.slow
+def test_time_budget_stops_mid_epoch_checkpoints_and_survives_a_resume(tmp_path):
+    model = model_grid.make_model(TINY_MODEL)
+    budget = TrainConfig(epochs=5, max_minutes=0.4 / 60, **QUICK)  # 0.4 s; each batch sleeps 0.15 s
+    history = train(model, tiny_dataset(), tiny_dataset(1), budget, tmp_path, callbacks=[SlowBatches(0.15)],
+                    verbose=0)
+    state = RunState.read(tmp_path)
+    assert history.epoch == [0] and state.out_of_time and not state.stopped
+    assert 0 < state.step < 4  # stopped inside the first epoch of 4 batches
+    assert state.seconds >= 0.4 and state.checkpoint == "epoch-0001.weights.h5"
+    assert "val_loss" in history.history  # the cut-short epoch was validated
+    again = train(model, tiny_dataset(), tiny_dataset(1), budget, tmp_path, verbose=0)
+    assert again.epoch == []  # the budget is spent: finished
+    more = dataclasses.replace(budget, max_minutes=60.0)
+    history = train(model, tiny_dataset(), tiny_dataset(1), more, tmp_path, verbose=0)
+    assert history.epoch == [1, 2, 3, 4]  # a raised budget continues the run
+    state = RunState.read(tmp_path)
+    assert not state.out_of_time and state.epoch == 5 and state.seconds > 0.4
+
+
+@pytest.mark.slow
+def test_tensorboard_logs_are_written(tmp_path):
+    model = model_grid.make_model(TINY_MODEL)
+    config = TrainConfig(epochs=1, **{**QUICK, "tensorboard": True})
+    train(model, tiny_dataset(), tiny_dataset(1), config, tmp_path, verbose=0)
+    events = list((tmp_path / "tensorboard").rglob("events.out.tfevents.*"))
+    assert {path.parent.name for path in events} == {"train", "validation"}
+
+
 @pytest.mark.parametrize(
     "values, message",
     [
@@ -124,6 +165,8 @@ def test_early_stopping_counters_survive_a_restart(tmp_path):
         ({"decay_rate": 1.5}, "decay_rate"),
         ({"monitor": "bleu"}, "monitor"),
         ({"early_stopping_patience": 0}, "early_stopping_patience"),
+        ({"max_minutes": 0}, "max_minutes"),
+        ({"max_minutes": True}, "max_minutes"),
         ({"lr": 0.1}, "valid keys"),
     ],
 )
