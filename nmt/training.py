@@ -32,13 +32,15 @@ import os
 import re
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import keras
 import tensorflow as tf
 
 from nmt.configs import config_to_dict
+from nmt.fileutils import TMP_PREFIX as _TMP_PREFIX
+from nmt.fileutils import atomic_write
 from nmt.model_config import TrainConfig
 from nmt.schedules import learning_rate_for
 
@@ -47,37 +49,9 @@ CHECKPOINT_DIR = "checkpoints"
 BEST_MODEL = "best.keras"
 HISTORY_FILE = "history.csv"
 _CHECKPOINT_PATTERN = re.compile(r"^epoch-(\d+)\.weights\.h5$")
-_TMP_PREFIX = "tmp-"
 
 
 # ----------------------------------------------------------------------------- files
-def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
-    """Writes ``path`` so that readers see either the old file or the complete new one.
-
-    ``write(tmp_path)`` creates the content under a temporary name in the same
-    directory (the name keeps ``path``'s suffixes, which Keras checks); it is then
-    fsynced and renamed over ``path``. If ``write`` raises, ``path`` is untouched
-    and the temporary file is removed.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{_TMP_PREFIX}{os.getpid()}-{path.name}")
-    try:
-        write(str(tmp))
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
-    return path
-
-
 def _write_json(path: Path, value: dict) -> None:
     def write(tmp: str) -> None:
         with open(tmp, "w") as handle:

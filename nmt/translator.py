@@ -11,6 +11,11 @@ puts the translations back in input order::
     translator.translate(frame["de"], beam_size=1)         # -> pandas Series, same index
     translator.save("runs/de_en")                          # directory, or "de_en.keras"
     same = Translator.load("runs/de_en")
+    translator.export("exports/de_en")                     # SavedModel: strings in, strings out
+
+Saving and exporting are atomic: everything is written under a temporary name beside
+the target and renamed into place, so an interrupted write never leaves a partial
+translator or SavedModel behind.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import tensorflow as tf
 
 from nmt.configs import config_from_dict, config_to_dict
 from nmt.decode_config import DecodeConfig
+from nmt.fileutils import atomic_directory, atomic_write
 from nmt.search import compiled_search, replace_unknown
 from nmt.seq2seq import Seq2Seq  # noqa: F401  (registers the model class for loading)
 from nmt.tokenizers import END_ID, PAD_ID, Tokenizer  # the package registers every tokenizer kind
@@ -255,27 +261,58 @@ class Translator:
         return result
 
     # ------------------------------------------------------------------ saving
-    def save(self, path: str | Path) -> Path:
-        """Writes model, tokenizers and settings to a directory, or to one ``.keras`` file.
+    def save(self, path: str | Path, *, overwrite: bool = True) -> Path:
+        """Writes model, tokenizers and settings to a directory, or to one ``.keras`` file, atomically.
 
         A directory holds ``translator.json`` (format version and ``decode`` settings),
         ``model.keras`` and the two tokenizer directories; a path ending in ``.keras``
-        becomes one Keras archive (:class:`TranslatorPackage`).
+        becomes one Keras archive (:class:`TranslatorPackage`). Either is written under
+        a temporary name beside ``path`` and renamed into place, so an interrupted save
+        leaves ``path`` as it was (absent, or the previous translator).
+
+        Args:
+            path: a directory, or a file name ending in ``.keras``.
+            overwrite: replace an existing translator at ``path`` (the default, as
+                Keras' ``save_model``); an existing directory that is neither empty nor
+                a saved translator is never replaced (``FileExistsError``).
         """
         path = Path(path)
         if path.suffix == ".keras":
-            path.parent.mkdir(parents=True, exist_ok=True)
+
+            if path.exists() and not overwrite:
+                raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it")
             package = TranslatorPackage(self.model, self.source_tokenizer, self.target_tokenizer,
                                         config_to_dict(self.config))
-            keras.saving.save_model(package, path)
-            return path
-        path.mkdir(parents=True, exist_ok=True)
-        settings = {"format_version": FORMAT_VERSION, "decode": config_to_dict(self.config)}
-        (path / SETTINGS_FILE).write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
-        keras.saving.save_model(self.model, path / MODEL_FILE)
-        self.source_tokenizer.save(path / SOURCE_TOKENIZER_DIR)
-        self.target_tokenizer.save(path / TARGET_TOKENIZER_DIR)
+            return atomic_write(path, lambda tmp: keras.saving.save_model(package, tmp))
+        with atomic_directory(path, overwrite=overwrite, replaceable=lambda p: (p / SETTINGS_FILE).is_file(),
+                              what="saved translator") as scratch:
+            settings = {"format_version": FORMAT_VERSION, "decode": config_to_dict(self.config)}
+            (scratch / SETTINGS_FILE).write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
+            keras.saving.save_model(self.model, scratch / MODEL_FILE)
+            self.source_tokenizer.save(scratch / SOURCE_TOKENIZER_DIR)
+            self.target_tokenizer.save(scratch / TARGET_TOKENIZER_DIR)
         return path
+
+    def export(self, path: str | Path, overwrite: bool = False, *, max_beam_size: int | None = None) -> Path:
+        """Writes a TensorFlow SavedModel that translates strings to strings (see :mod:`nmt.export`).
+
+        Signatures: ``serving_default`` (``text`` string ``[batch]`` -> ``translation``
+        string ``[batch]``, ``score`` float32 ``[batch]``, with this translator's
+        ``config``), ``translate_nbest`` and ``translate_with_attention`` (beam size,
+        number of hypotheses and maximum length as inputs). Load it with
+        :func:`nmt.load_exported` or, anywhere ``tensorflow_text`` is imported,
+        ``tf.saved_model.load``. Written atomically.
+
+        Args:
+            path: the export directory.
+            overwrite: replace an existing export at ``path``; otherwise an existing
+                ``path`` raises ``FileExistsError``.
+            max_beam_size: largest beam size the n-best signatures accept (default
+                ``max(16, config.beam_size)``).
+        """
+        from nmt.export import export_translator
+
+        return export_translator(self, path, overwrite=overwrite, max_beam_size=max_beam_size)
 
     @classmethod
     def load(cls, path: str | Path) -> Translator:

@@ -58,23 +58,30 @@ def beam_search(
         max_lengths: int32 ``[batch]`` (at least one sentence), tokens allowed before END.
         source_mask: bool ``[batch, S]``, False at source padding (for the coverage
             penalty and the attention's size).
-        beam_size: hypotheses ``K`` kept per sentence (a Python int).
+        beam_size: hypotheses ``K`` kept per sentence: a Python int, or an int32 scalar
+            tensor (one graph for every beam size, as the SavedModel export's n-best
+            signature uses; shapes along ``K`` are then unknown while tracing and the
+            caller must check ``K >= 1``).
         length_penalty: GNMT ``alpha`` (float or scalar tensor).
         coverage_penalty: GNMT ``beta`` (float or scalar tensor).
-        n_best: how many finished hypotheses to return, ``1 <= n_best <= beam_size``;
-            ``None`` returns all ``beam_size``.
+        n_best: how many finished hypotheses to return, ``1 <= n_best <= beam_size``
+            (an int or, with a tensor ``beam_size``, an int32 scalar tensor that the
+            caller checks); ``None`` returns all ``beam_size``.
         start_id, end_id: the START and END ids.
 
     Returns:
         A :class:`SearchOutput` with ``n = n_best`` hypotheses per sentence sorted by
         score, best first, and the attention of the best one.
     """
-    if not isinstance(beam_size, int) or beam_size < 1:
+    if isinstance(beam_size, tf.Tensor):
+        beam_size = tf.cast(beam_size, tf.int32)
+    elif not isinstance(beam_size, int) or beam_size < 1:
         raise ValueError(f"beam_size={beam_size!r} must be a positive integer")
     n_best = beam_size if n_best is None else n_best
-    if not 1 <= n_best <= beam_size:
+    if isinstance(beam_size, int) and isinstance(n_best, int) and not 1 <= n_best <= beam_size:
         raise ValueError(f"n_best={n_best!r} must be in [1, beam_size={beam_size}]")
     k = beam_size
+    static_k = k if isinstance(k, int) else None  # for the loop's shape invariants
     max_lengths = tf.convert_to_tensor(max_lengths, tf.int32)
     source_mask = tf.convert_to_tensor(source_mask, tf.bool)
     batch = tf.shape(max_lengths)[0]
@@ -152,8 +159,8 @@ def beam_search(
                        | (t >= tf.gather(max_lengths, active)))
 
         def shrink():
-            keep = tf.where(tf.logical_not(active_done))[:, 0]
-            keep_hypotheses = tf.reshape(keep[:, tf.newaxis] * k + tf.range(k, dtype=keep.dtype)[tf.newaxis], [-1])
+            keep = tf.cast(tf.where(tf.logical_not(active_done))[:, 0], tf.int32)
+            keep_hypotheses = tf.reshape(keep[:, tf.newaxis] * k + tf.range(k)[tf.newaxis], [-1])
             return (tf.gather(active, keep), tf.gather(tokens, keep_hypotheses),
                     gather_rows(state, keep_hypotheses), gather_rows(alive, keep))
 
@@ -190,10 +197,10 @@ def beam_search(
         tf.zeros([batch], tf.int32),
     )
     growing = (
-        tf.TensorShape([None, k]),
-        tf.TensorShape([None, k, None]),
-        tf.TensorShape([None, k, None, None]),
-        tf.TensorShape([None, k, None]),
+        tf.TensorShape([None, static_k]),
+        tf.TensorShape([None, static_k, None]),
+        tf.TensorShape([None, static_k, None, None]),
+        tf.TensorShape([None, static_k, None]),
     )
     invariants = (
         tf.TensorShape([]),
@@ -201,7 +208,7 @@ def beam_search(
         tf.TensorShape([None]),
         tf.nest.map_structure(lambda x: unknown_batch(x.shape), tiled_state),
         growing,
-        (tf.TensorShape([None, k]), tf.TensorShape([None, k]), tf.TensorShape([None, k]), growing[1], growing[2]),
+        (tf.TensorShape([None, static_k]),) * 3 + growing[1:3],
         tf.TensorShape([None]),
     )
     finished = tf.while_loop(cond, body, loop_vars, shape_invariants=invariants)[5]

@@ -34,7 +34,9 @@ def search(
         model: a :class:`~nmt.seq2seq.Seq2Seq` (anything with ``encode(source_ids,
             source_mask=..., training=...)`` and ``decoder.step``).
         source_ids: int32 ``[batch, src_len]``, 0-padded, each source ending with END.
-        beam_size: 1 for greedy search, more for beam search (a Python int).
+        beam_size: 1 for greedy search, more for beam search (a Python int); an int32
+            scalar tensor always runs beam search (with ``K = 1`` it picks the same
+            tokens as greedy search but scores them with the length penalty).
         length_penalty, coverage_penalty: GNMT ``alpha`` and ``beta`` (beam search only).
         max_length_a, max_length_b: at most ``floor(a * s + b)`` tokens before END for a
             source of ``s`` real tokens.
@@ -54,7 +56,7 @@ def search(
     def step(token_ids, step_state):
         return model.decoder.step(token_ids, step_state, training=False)
 
-    if beam_size == 1:
+    if isinstance(beam_size, int) and beam_size == 1:
         if n_best != 1:
             raise ValueError(f"greedy search (beam_size=1) returns one hypothesis, not n_best={n_best}")
         return greedy_search(step, state, max_lengths)
