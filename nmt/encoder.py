@@ -51,6 +51,12 @@ class Encoder(keras.layers.Layer):
         ``states[layer][direction]`` is the list of that layer and direction's final
         states (``[h]`` or, for LSTM, ``[h, c]``), each ``[batch, units]``;
         direction 0 is forward, 1 backward.
+
+    Attributes (public, for inspection such as gradients through time):
+        embedding: the ``keras.layers.Embedding`` (``[batch, src_len]`` ids to
+            ``[batch, src_len, E]``).
+        recurrent_layers: the recurrent layers, first to last (each a Keras RNN or
+            ``Bidirectional`` layer taking ``[batch, src_len, features]`` and a mask).
     """
 
     def __init__(
