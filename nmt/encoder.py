@@ -96,11 +96,20 @@ class Encoder(keras.layers.Layer):
         self.recurrent_layers = []
         self.dropout_layers = []
         self.norm_layers = []
+        # keras.layers.Bidirectional re-creates its layer by serializing and deserializing it;
+        # inside keras.saving.load_model that goes through a cache keyed by id(layer), so a
+        # prototype freed too early can have its id reused by the next one and be answered
+        # with the *previous* Bidirectional's clone (seen as "Forward layer and backward layer
+        # should have different go_backwards value" on reload). Keeping every prototype alive
+        # as long as the encoder (outside Keras's attribute tracking) keeps the ids unique.
+        prototypes = []
+        object.__setattr__(self, "_bidirectional_prototypes", prototypes)
         for i in range(num_layers):
             layer = cells.recurrent_layer(
                 cell, units, recurrent_dropout=recurrent_dropout, seed=cells.sublayer_seed(seed, i), name=f"rnn_{i}"
             )
             if bidirectional:
+                prototypes.append(layer)
                 layer = keras.layers.Bidirectional(
                     layer, merge_mode=bidirectional_merge, name=f"birnn_{i}"
                 )
