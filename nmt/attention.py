@@ -18,6 +18,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from nmt import cells
 from nmt.configs import check_choice
 
 
@@ -112,7 +113,7 @@ class BilinearAttention(_ScoredAttention):
         self.key_projection = keras.layers.Dense(query_dim, use_bias=False, name="key_projection")
 
     def build(self, *args, **kwargs):
-        _build(self.key_projection, (None, None, self.memory_dim))
+        cells.build_once(self.key_projection, (None, None, self.memory_dim))
 
     def prepare_keys(self, memory):
         return self.key_projection(memory)
@@ -141,9 +142,9 @@ class AdditiveAttention(_ScoredAttention):
         self._size = size
 
     def build(self, *args, **kwargs):
-        _build(self.key_projection, (None, None, self.memory_dim))
-        _build(self.query_projection, (None, None, self.query_dim))
-        _build(self.energy, (None, None, None, self._size))
+        cells.build_once(self.key_projection, (None, None, self.memory_dim))
+        cells.build_once(self.query_projection, (None, None, self.query_dim))
+        cells.build_once(self.energy, (None, None, None, self._size))
 
     def prepare_keys(self, memory):
         return self.key_projection(memory)
@@ -156,12 +157,6 @@ class AdditiveAttention(_ScoredAttention):
         config = super().get_config()
         config.update(attention_units=self.attention_units)
         return config
-
-
-def _build(layer: keras.layers.Layer, shape) -> None:
-    """Builds a sublayer unless an earlier call (e.g. ``prepare_keys``) already did."""
-    if not layer.built:
-        layer.build(shape)
 
 
 ATTENTION_CLASSES: dict[str, type[_ScoredAttention]] = {

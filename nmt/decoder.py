@@ -32,6 +32,7 @@ from keras import ops
 
 from nmt import cells
 from nmt.attention import attention_class
+from nmt.embedding import token_embedding
 
 SCORED = ("dot", "bilinear", "additive")
 ATTENTIONS = ("none", "context", *SCORED)
@@ -132,7 +133,7 @@ class Decoder(keras.layers.Layer):
         self.seed = seed
 
         self.scored = attention in SCORED
-        self.embedding = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")
+        self.embedding = token_embedding(vocab_size, embedding_dim)
         self.input_size = (
             embedding_dim
             + (units if input_feeding else 0)

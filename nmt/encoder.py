@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from nmt import cells
+from nmt.embedding import token_embedding
 
 
 @keras.saving.register_keras_serializable(package="nmt")
@@ -14,8 +15,13 @@ class Encoder(keras.layers.Layer):
 
     Every layer ``i`` computes ``y = rnn_i(dropout(x))``; with ``residual`` and equal
     input/output sizes ``y = y + x``; with ``layer_norm`` ``y = LayerNorm(y)``. The
-    last layer's output is optionally projected to ``output_units`` (used when a
-    Luong ``dot`` attention needs encoder outputs of the decoder's size).
+    last layer's output is optionally projected to ``output_units`` by ``tanh(W y)``
+    (used when a Luong ``dot`` attention needs encoder outputs of the decoder's size).
+    The ``tanh`` keeps the projected outputs in [-1, 1] like any recurrent output: they
+    are both the keys and the values of the attention, and with a linear projection the
+    context vectors grew until the decoder's attentional layer ``tanh(W_c [c; h])``
+    saturated, its gradient became exactly zero and a bi-GRU + dot model stopped
+    learning (token accuracy flat at 7% on Multi30k).
 
     Masking: token id 0 is padding. The mask ``source_ids != 0`` (or the
     ``source_mask`` given to ``call``) is passed explicitly to every recurrent
@@ -37,7 +43,7 @@ class Encoder(keras.layers.Layer):
         recurrent_dropout: variational recurrent dropout rate.
         layer_norm: layer-normalize every layer's output.
         residual: residual connection where a layer's input and output sizes match.
-        output_units: if set and different from the last layer's size, a linear
+        output_units: if set and different from the last layer's size, a ``tanh``
             projection of the outputs to this size.
         seed: seed for dropout masks.
 
@@ -91,7 +97,7 @@ class Encoder(keras.layers.Layer):
         self.output_units = output_units
         self.seed = seed
 
-        self.embedding = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")
+        self.embedding = token_embedding(vocab_size, embedding_dim)
         self.layer_size = 2 * units if bidirectional and bidirectional_merge == "concat" else units
         self.recurrent_layers = []
         self.dropout_layers = []
@@ -121,7 +127,7 @@ class Encoder(keras.layers.Layer):
                 self.norm_layers.append(keras.layers.LayerNormalization(name=f"layer_norm_{i}"))
         self.projection = None
         if output_units is not None and output_units != self.layer_size:
-            self.projection = keras.layers.Dense(output_units, use_bias=False, name="output_projection")
+            self.projection = keras.layers.Dense(output_units, activation="tanh", use_bias=False, name="output_projection")
         self.output_size = output_units if output_units is not None else self.layer_size
         self.directions = 2 if bidirectional else 1
 
