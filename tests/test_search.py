@@ -118,6 +118,34 @@ def test_an_end_outside_the_top_beam_candidates_is_not_finished():
     assert all(len(tokens(row)) > 1 for row in out.ids.numpy()[0])
 
 
+def test_beam_search_does_not_stop_while_an_alive_hypothesis_beats_the_pool():
+    # Step 0: [END] finishes (0.45) next to A (0.5). Step 1: B's END (0.045) finishes too, so
+    # K = 2 hypotheses have finished, but A, A (0.495) is alive and ends next with 0.49 > 0.45.
+    # fairseq's rule (stop once K have finished) returned [END]; greedy returns A, A, END.
+    steps = [
+        markov({2: {A: 0.5, END: 0.45, B: 0.05}}),
+        markov({A: {A: 0.99, END: 0.01}, B: {END: 0.9, A: 0.1}}),
+        markov({A: {END: 0.99, A: 0.01}}),
+    ]
+    script = Scripted(np.concatenate(steps))
+    out = run_beam(script, [10], beam_size=2, n_best=2)
+    assert [tokens(row) for row in out.ids.numpy()[0]] == [[A, A, END], [END]]
+    np.testing.assert_allclose(out.log_probs.numpy()[0], [math.log(0.5 * 0.99 * 0.99), math.log(0.45)], rtol=1e-5)
+    assert tokens(run_greedy(Scripted(np.concatenate(steps)), [10]).ids[0, 0]) == [A, A, END]
+
+
+def test_beam_search_stops_once_no_alive_hypothesis_can_beat_the_pool():
+    # After step 1 the pool holds [END] (0.6) and [A, END] (0.1) while B, B (0.12) is alive: go on.
+    # After step 2 the best alive hypothesis, B, B, B (0.072), is below the pool's worst (0.1) and
+    # with alpha = 0 can only fall: stop there. B -> B stays the best candidate at every step, so
+    # without this bound the search would run to the length limit (50).
+    loop = {2: {END: 0.6, A: 0.2, B: 0.2}, A: {END: 0.5, A: 0.5}, B: {END: 0.4, B: 0.6}}
+    script = Scripted(markov(loop))
+    out = run_beam(script, [50], beam_size=2, n_best=2)
+    assert [tokens(row) for row in out.ids.numpy()[0]] == [[END], [A, END]]
+    assert script.calls <= 3  # not 50 steps until the length limit
+
+
 def test_search_forces_end_at_each_sentences_own_limit():
     # END is never among the 2 best candidates, so it only comes when forced.
     loop = {prev: {A: 0.5, B: 0.49, END: 0.01} for prev in (2, A, B)}

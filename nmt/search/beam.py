@@ -12,10 +12,16 @@ sentences are forced to emit END). At every step, for each sentence:
    of the ``K`` best finished hypotheses. (An END outside the top ``K`` is dropped,
    so beam size 1 is exactly greedy search.)
 3. The ``K`` best candidates that do not end stay alive.
-4. The sentence is done once ``K`` hypotheses have finished (fairseq's stopping
-   rule), or when it reaches its length limit, where only END is allowed. A done
-   sentence leaves the batch the step function sees (as in fairseq), so sentences
-   that end early cost nothing more.
+4. The sentence is done when its pool holds ``K`` finished hypotheses and either
+   the best candidate of this step was an END (OpenNMT-py's rule) or no alive
+   hypothesis can still beat the worst of the pool: more tokens only lower
+   ``log P``, so an alive hypothesis scores at most ``log P / lp(limit + 1)`` (the
+   coverage penalty is ``<= 0``). It is also done at its length limit, where only END
+   is allowed, or when nothing is alive. A done sentence leaves the batch the step
+   function sees (as in fairseq), so sentences that end early cost nothing more.
+   (fairseq stops as soon as ``K`` hypotheses have finished; that dropped a better
+   alive hypothesis whenever two poor ENDs finished early, and beam 2 returned a
+   lower model score than greedy search.)
 
 The loop runs until every sentence is done.
 """
@@ -154,9 +160,13 @@ def beam_search(
         state = reorder_rows(state, new_state, hypotheses)
         tokens = tf.reshape(gather(cand_tokens, pick), [-1])
 
-        # 4. Done: K finished, nothing alive, or the length limit reached. Done sentences leave.
-        active_done = ((active_count >= k) | (alive_log_probs[:, 0] == _NEG_INF)
-                       | (t >= tf.gather(max_lengths, active)))
+        # 4. Done: K finished and (the best candidate ended, or no alive hypothesis can beat the
+        #    pool's worst); nothing alive; or the length limit reached. Done sentences leave.
+        sentence_limits = tf.gather(max_lengths, active)
+        best_reachable = alive_log_probs[:, 0] / _length_penalty(sentence_limits + 1, length_penalty)
+        pool_full = active_count >= k
+        active_done = ((pool_full & (finishing[:, 0] | (scores[:, -1] >= best_reachable)))
+                       | (alive_log_probs[:, 0] == _NEG_INF) | (t >= sentence_limits))
 
         def shrink():
             keep = tf.cast(tf.where(tf.logical_not(active_done))[:, 0], tf.int32)
