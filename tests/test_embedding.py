@@ -1,28 +1,38 @@
-"""Token embeddings start with unit variance, in the encoder and the decoder alike."""
+"""Token embeddings: unit-variance vectors from a N(0, 1/E) table scaled by sqrt(E)."""
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
-from nmt.embedding import token_embedding
+from nmt.embedding import ScaledEmbedding, token_embedding
 from nmt.model_config import ModelConfig
 from nmt.seq2seq import Seq2Seq
 
 
-def test_token_embedding_is_unit_normal():
+def test_token_embedding_reads_unit_variance_vectors_from_a_small_table():
     layer = token_embedding(2000, 64)
-    layer.build((None, None))
-    weights = layer.embeddings.numpy()
-    assert weights.shape == (2000, 64)
-    assert weights.std() == pytest.approx(1.0, abs=0.02)
-    assert abs(weights.mean()) < 0.02
+    vectors = keras.ops.convert_to_numpy(layer(np.arange(2000)[np.newaxis]))[0]
+    table = layer.embeddings.numpy()
+    assert table.shape == (2000, 64)
+    assert table.std() == pytest.approx(64**-0.5, rel=0.02)
+    np.testing.assert_allclose(vectors, 8.0 * table, rtol=1e-6)
+    assert vectors.std() == pytest.approx(1.0, abs=0.02)
     # Every token vector has a norm near sqrt(E), not ~0.46 as with Keras's default +-0.05.
-    assert np.median(np.linalg.norm(weights, axis=1)) == pytest.approx(8.0, rel=0.05)
+    assert np.median(np.linalg.norm(vectors, axis=1)) == pytest.approx(8.0, rel=0.05)
+
+
+def test_scaled_embedding_round_trips_its_config():
+    layer = token_embedding(50, 16, name="src")
+    clone = ScaledEmbedding.from_config(layer.get_config())
+    assert clone.scale == pytest.approx(4.0)
+    assert clone.get_config() == layer.get_config()
 
 
 @pytest.mark.parametrize("tie_embeddings", [False, True])
 def test_model_embeddings_use_it(tie_embeddings):
     model = Seq2Seq(ModelConfig(units=16, embedding_dim=16, tie_embeddings=tie_embeddings), 500, 400)
     for layer in (model.encoder.embedding, model.decoder.embedding):
-        assert layer.embeddings.numpy().std() == pytest.approx(1.0, abs=0.05)
+        assert isinstance(layer, ScaledEmbedding)
+        assert layer.embeddings.numpy().std() == pytest.approx(0.25, rel=0.05)
