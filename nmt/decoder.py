@@ -76,6 +76,7 @@ class Decoder(keras.layers.Layer):
         tie_embeddings: logits ``= P(features) Eᵀ + b`` with the target embedding
             matrix ``E`` (``P`` a linear map to ``E``'s size when sizes differ).
         seed: seed for dropout masks.
+        embedding_init: ``scaled_normal`` or ``uniform`` (see :mod:`nmt.embedding`).
 
     Call arguments:
         target_ids: int ``[batch, tgt_len]``, the teacher-forced input (starts with
@@ -105,6 +106,7 @@ class Decoder(keras.layers.Layer):
         residual: bool = False,
         tie_embeddings: bool = False,
         seed: int | None = None,
+        embedding_init: str = "scaled_normal",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -131,9 +133,10 @@ class Decoder(keras.layers.Layer):
         self.residual = residual
         self.tie_embeddings = tie_embeddings
         self.seed = seed
+        self.embedding_init = embedding_init
 
         self.scored = attention in SCORED
-        self.embedding = token_embedding(vocab_size, embedding_dim)
+        self.embedding = token_embedding(vocab_size, embedding_dim, init=embedding_init)
         self.input_size = (
             embedding_dim
             + (units if input_feeding else 0)
@@ -345,6 +348,7 @@ class Decoder(keras.layers.Layer):
         config.update(
             vocab_size=self.vocab_size,
             embedding_dim=self.embedding_dim,
+            embedding_init=self.embedding_init,
             units=self.units,
             num_layers=self.num_layers,
             cell=self.cell,

@@ -18,13 +18,23 @@ the stored table is N(0, 1/E) and the lookup is multiplied by ``sqrt(E)``: the
 vectors the network reads have unit-variance entries (norm about ``sqrt(E)``)
 from the first step, and Adam's steps are as large relative to the weights as with
 small embeddings.
+
+``embedding_init="uniform"`` restores Keras's default (U(-0.05, 0.05), no scaling):
+on the Multi30k recipe it learned faster from the fifth epoch on (validation
+perplexity 9.7 against 10.7 at epoch 6, 8.85 against 10.4 at epoch 7), but it is
+the initialization that can collapse into the source-blind language model above,
+so it is an explicit choice, not the default.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import keras
+
+EmbeddingInit = Literal["scaled_normal", "uniform"]
+EMBEDDING_INITS: tuple[str, ...] = ("scaled_normal", "uniform")
 
 
 @keras.saving.register_keras_serializable(package="nmt")
@@ -32,18 +42,32 @@ class ScaledEmbedding(keras.layers.Embedding):
     """``[batch, length]`` ids -> ``sqrt(E) * table[ids]`` ``[batch, length, E]``.
 
     The table ``embeddings`` ``[vocab_size, E]`` starts N(0, 1/E); tied output
-    projections read the table as stored (without the ``sqrt(E)`` factor).
+    projections read the table as stored (without the ``sqrt(E)`` factor). With
+    ``init="uniform"`` the table starts U(-0.05, 0.05) and is read unscaled
+    (Keras's ``Embedding``).
     """
 
-    def __init__(self, input_dim: int, output_dim: int, **kwargs):
-        kwargs.setdefault("embeddings_initializer", keras.initializers.RandomNormal(stddev=output_dim**-0.5))
+    def __init__(self, input_dim: int, output_dim: int, init: EmbeddingInit = "scaled_normal", **kwargs):
+        if init not in EMBEDDING_INITS:
+            raise ValueError(f"init={init!r} is not one of {EMBEDDING_INITS}")
+        if init == "scaled_normal":
+            kwargs.setdefault("embeddings_initializer", keras.initializers.RandomNormal(stddev=output_dim**-0.5))
         super().__init__(input_dim, output_dim, **kwargs)
-        self.scale = math.sqrt(output_dim)
+        self.init = init
+        self.scale = math.sqrt(output_dim) if init == "scaled_normal" else 1.0
 
     def call(self, inputs):
-        return super().call(inputs) * self.scale
+        outputs = super().call(inputs)
+        return outputs * self.scale if self.scale != 1.0 else outputs
+
+    def get_config(self):
+        config = super().get_config()
+        config["init"] = self.init
+        return config
 
 
-def token_embedding(vocab_size: int, embedding_dim: int, name: str = "embedding") -> ScaledEmbedding:
+def token_embedding(
+    vocab_size: int, embedding_dim: int, init: EmbeddingInit = "scaled_normal", name: str = "embedding"
+) -> ScaledEmbedding:
     """The embedding layer the encoder and the decoder use (see the module docstring)."""
-    return ScaledEmbedding(vocab_size, embedding_dim, name=name)
+    return ScaledEmbedding(vocab_size, embedding_dim, init=init, name=name)

@@ -46,6 +46,7 @@ class Encoder(keras.layers.Layer):
         output_units: if set and different from the last layer's size, a ``tanh``
             projection of the outputs to this size.
         seed: seed for dropout masks.
+        embedding_init: ``scaled_normal`` or ``uniform`` (see :mod:`nmt.embedding`).
 
     Call arguments:
         source_ids: int ``[batch, src_len]``, 0-padded.
@@ -80,6 +81,7 @@ class Encoder(keras.layers.Layer):
         residual: bool = False,
         output_units: int | None = None,
         seed: int | None = None,
+        embedding_init: str = "scaled_normal",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -96,8 +98,9 @@ class Encoder(keras.layers.Layer):
         self.residual = residual
         self.output_units = output_units
         self.seed = seed
+        self.embedding_init = embedding_init
 
-        self.embedding = token_embedding(vocab_size, embedding_dim)
+        self.embedding = token_embedding(vocab_size, embedding_dim, init=embedding_init)
         self.layer_size = 2 * units if bidirectional and bidirectional_merge == "concat" else units
         self.recurrent_layers = []
         self.dropout_layers = []
@@ -174,6 +177,7 @@ class Encoder(keras.layers.Layer):
         config.update(
             vocab_size=self.vocab_size,
             embedding_dim=self.embedding_dim,
+            embedding_init=self.embedding_init,
             units=self.units,
             num_layers=self.num_layers,
             cell=self.cell,

@@ -82,6 +82,7 @@ class Seq2Seq(keras.Model):
             residual=config.residual,
             output_units=config.target_units if dot_needs_projection else None,
             seed=seed,
+            embedding_init=config.embedding_init,
             name="encoder",
         )
         self.bridge = Bridge(
@@ -111,6 +112,7 @@ class Seq2Seq(keras.Model):
             residual=config.residual,
             tie_embeddings=config.tie_embeddings,
             seed=None if seed is None else seed + 1000,
+            embedding_init=config.embedding_init,
             name="decoder",
         )
         self.loss_tracker = TokenMean(name="loss")

@@ -36,3 +36,38 @@ def test_model_embeddings_use_it(tie_embeddings):
     for layer in (model.encoder.embedding, model.decoder.embedding):
         assert isinstance(layer, ScaledEmbedding)
         assert layer.embeddings.numpy().std() == pytest.approx(0.25, rel=0.05)
+
+
+def test_uniform_init_is_kerass_default_read_unscaled():
+    layer = token_embedding(2000, 64, init="uniform")
+    vectors = keras.ops.convert_to_numpy(layer(np.arange(2000)[np.newaxis]))[0]
+    table = layer.embeddings.numpy()
+    assert layer.scale == 1.0
+    assert np.abs(table).max() <= 0.05
+    assert table.std() == pytest.approx(0.1 / 12**0.5, rel=0.03)
+    np.testing.assert_array_equal(vectors, table)
+    clone = ScaledEmbedding.from_config(layer.get_config())
+    assert clone.init == "uniform" and clone.scale == 1.0
+
+
+def test_unknown_init_is_refused():
+    with pytest.raises(ValueError, match="init='xavier'"):
+        token_embedding(10, 4, init="xavier")
+
+
+def test_model_config_selects_the_init_and_it_survives_saving(tmp_path):
+    model = Seq2Seq(ModelConfig(units=8, embedding_dim=8, embedding_init="uniform"), 50, 40)
+    ids = np.array([[3, 4, 5, 2]])
+    outputs = model((ids, ids), training=False)
+    for layer in (model.encoder.embedding, model.decoder.embedding):
+        assert layer.scale == 1.0 and np.abs(layer.embeddings.numpy()).max() <= 0.05
+    path = tmp_path / "model.keras"
+    model.save(path)
+    reloaded = keras.saving.load_model(path)
+    assert reloaded.encoder.embedding.init == "uniform"
+    assert reloaded.decoder.embedding.scale == 1.0
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(reloaded((ids, ids), training=False)),
+        keras.ops.convert_to_numpy(outputs),
+        rtol=1e-6,
+    )
