@@ -17,16 +17,28 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
-def machine() -> str:
-    """CPU model, core count, memory and library versions, in one line."""
-    model = platform.processor() or platform.machine()
+def cpu_description() -> str:
+    """``AMD EPYC (family 25 model 1, AVX2)``: virtual machines often show only a generic
+    model name, and the same name covers CPU generations whose speed differs (the
+    Multi30k recipe took 0.26 s/step on one "AMD EPYC" machine here, 0.70 on another)."""
+    fields: dict[str, str] = {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())
+            if not line.strip():
                 break
     except OSError:
-        pass
+        return platform.processor() or platform.machine()
+    flags = set(fields.get("flags", "").split())
+    vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    details = [f"family {fields['cpu family']} model {fields['model']}"] if "cpu family" in fields else []
+    return f"{fields.get('model name', platform.machine())} ({', '.join([*details, vector])})"
+
+
+def machine() -> str:
+    """CPU model, core count, memory and library versions, in one line."""
+    model = cpu_description()
     memory = ""
     try:
         kib = int(Path("/proc/meminfo").read_text().split()[1])

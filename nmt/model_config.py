@@ -44,9 +44,9 @@ class ModelConfig:
         units: size of each encoder recurrent layer (per direction).
         embedding_dim: size of the source and target token embeddings.
         embedding_init: ``scaled_normal`` (N(0, 1/E) table read times ``sqrt(E)``,
-            the default) or ``uniform`` (Keras's U(-0.05, 0.05), read unscaled:
-            faster on the Multi30k recipe, but can collapse into a source-blind
-            language model; see :mod:`nmt.embedding`).
+            the default) or ``uniform`` (Keras's U(-0.05, 0.05), read unscaled;
+            slower to learn on the Multi30k recipe and can collapse into a
+            source-blind language model; see :mod:`nmt.embedding`).
         layers: number of stacked encoder layers.
         bidirectional: whether every encoder layer reads the source both ways.
         bidirectional_merge: how the two directions' outputs (and, for
