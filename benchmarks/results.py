@@ -20,7 +20,7 @@ RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 def cpu_description() -> str:
     """``AMD EPYC (family 25 model 1, AVX2)``: virtual machines often show only a generic
     model name, and the same name covers CPU generations whose speed differs (the
-    Multi30k recipe took 0.26 s/step on one "AMD EPYC" machine here, 0.70 on another)."""
+    reference model took 0.25 s/step on one "AMD EPYC" machine here, 0.62 on another)."""
     fields: dict[str, str] = {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():

@@ -30,12 +30,12 @@ language model described above.
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Literal, get_args
 
 import keras
 
 EmbeddingInit = Literal["scaled_normal", "uniform"]
-EMBEDDING_INITS: tuple[str, ...] = ("scaled_normal", "uniform")
+EMBEDDING_INITS: tuple[str, ...] = get_args(EmbeddingInit)
 
 
 @keras.saving.register_keras_serializable(package="nmt")

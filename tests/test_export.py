@@ -101,6 +101,16 @@ def exported(export_dir):
 
 
 # ---------------------------------------------------------------------- signatures
+def assert_scores_close(actual, expected):
+    """Same numbers up to float32 rounding. The signatures run the dynamic-beam graph and
+    the Translator a fixed-beam one; their matmuls have other shapes, and on some CPUs
+    (an AVX2-only AMD EPYC, family 25 model 1; not the machine of earlier CI runs) the
+    kernels then round differently: seen -0.9536015 against -0.9536029. The
+    translations themselves are compared exactly."""
+    np.testing.assert_allclose(np.asarray(actual, np.float64), np.asarray(expected, np.float64),
+                               rtol=1e-5, atol=1e-6)
+
+
 def test_the_tiny_translator_is_not_trivial(translator):
     outputs = quiet_translate(translator, [s for s, _ in PAIRS])
     assert len(set(outputs)) >= 6 and all(outputs), outputs
@@ -112,7 +122,7 @@ def test_serving_default_equals_translate(translator, exported):
     assert out["translation"].dtype == tf.string and out["score"].dtype == tf.float32
     expected = quiet_translate(translator, TEXTS, return_attention=True)
     assert _strings(out["translation"]) == [t.text for t in expected]
-    assert out["score"].numpy().tolist() == [np.float32(t.score) for t in expected]
+    assert_scores_close(out["score"], [t.score for t in expected])
     assert [_strings(exported.translate(tf.constant([text]))["translation"])[0] for text in TEXTS] == \
         [t.text for t in expected]  # one at a time equals in a batch
     assert exported.signatures["serving_default"](text=tf.constant([], tf.string))["translation"].shape == [0]
@@ -127,8 +137,8 @@ def test_nbest_signature_equals_translate_nbest(translator, exported):
         warnings.simplefilter("ignore", TruncationWarning)
         expected = translator.translate_nbest(TEXTS, 3, beam_size=4)
     assert _strings(out["translations"]) == [[h.text for h in hyps] for hyps in expected]
-    assert out["scores"].numpy().tolist() == [[np.float32(h.score) for h in hyps] for hyps in expected]
-    assert out["log_probs"].numpy().tolist() == [[np.float32(h.log_prob) for h in hyps] for hyps in expected]
+    assert_scores_close(out["scores"], [[h.score for h in hyps] for hyps in expected])
+    assert_scores_close(out["log_probs"], [[h.log_prob for h in hyps] for hyps in expected])
     # Beam size 1 is greedy search; a non-negative max_length replaces the a*s+b rule.
     greedy = nbest(text=tf.constant(TEXTS), beam_size=tf.constant(1), num_hypotheses=tf.constant(1),
                    max_length=tf.constant(-1))
@@ -148,7 +158,7 @@ def test_attention_signature_equals_translate_with_attention(translator, exporte
         length, source_length = int(out["target_length"][i]), int(out["source_length"][i])
         assert tuple(_strings(out["target_tokens"][i])[:length]) == translation.tokens
         assert tuple(_strings(out["source_tokens"][i])[:source_length]) == translation.source_tokens
-        np.testing.assert_array_equal(out["attention"][i, :length, :source_length].numpy(), translation.attention)
+        assert_scores_close(out["attention"][i, :length, :source_length], translation.attention)
         assert not out["attention"][i, length:].numpy().any() and not out["attention"][i, :, source_length:].numpy().any()
         assert all(token == "" for token in _strings(out["target_tokens"][i])[length:])
     assert int(out["target_length"][1]) == 0 and int(out["source_length"][1]) == 0  # the empty input
