@@ -30,11 +30,12 @@ language model described above.
 from __future__ import annotations
 
 import math
-from typing import Literal, get_args
+from typing import get_args
 
 import keras
 
-EmbeddingInit = Literal["scaled_normal", "uniform"]
+from nmt.model_config import EmbeddingInit
+
 EMBEDDING_INITS: tuple[str, ...] = get_args(EmbeddingInit)
 
 

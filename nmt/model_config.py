@@ -15,6 +15,8 @@ from nmt.configs import ConfigError, validate_literals
 
 CellName = Literal["rnn", "lstm", "gru"]
 AttentionName = Literal["none", "context", "dot", "bilinear", "additive"]
+#: Token embedding initializations (see :mod:`nmt.embedding`).
+EmbeddingInit = Literal["scaled_normal", "uniform"]
 #: Attention kinds that compute a context per target position and so produce Luong's
 #: attentional output h~ = tanh(W_c [c; h]) (the only ones input feeding can feed).
 SCORED_ATTENTIONS = ("dot", "bilinear", "additive")
@@ -77,7 +79,7 @@ class ModelConfig:
     cell: CellName = "gru"
     units: int = 256
     embedding_dim: int = 256
-    embedding_init: Literal["scaled_normal", "uniform"] = "scaled_normal"
+    embedding_init: EmbeddingInit = "scaled_normal"
     layers: int = 1
     bidirectional: bool = True
     bidirectional_merge: Literal["concat", "sum"] = "concat"
