@@ -11,6 +11,9 @@ ifeq ($(origin NMT_DATA_DIR), undefined)
   endif
 endif
 export TF_CPP_MIN_LOG_LEVEL ?= 2
+# pytest-xdist workers for `make test`; test modules stay whole on one worker (their
+# module-scoped fixtures train small models once). TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
 
 .PHONY: setup test test-fast demo lint bench clean
 
@@ -27,7 +30,7 @@ $(STAMP): setup.cfg pyproject.toml | $(BIN)/python
 
 test: $(STAMP)
 	$(BIN)/python -m ruff check nmt tests benchmarks
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"

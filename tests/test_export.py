@@ -102,11 +102,12 @@ def exported(export_dir):
 
 # ---------------------------------------------------------------------- signatures
 def assert_scores_close(actual, expected):
-    """Same numbers up to float32 rounding. The signatures run the dynamic-beam graph and
-    the Translator a fixed-beam one; their matmuls have other shapes, and on some CPUs
-    (an AVX2-only AMD EPYC, family 25 model 1; not the machine of earlier CI runs) the
-    kernels then round differently: seen -0.9536015 against -0.9536029. The
-    translations themselves are compared exactly."""
+    """Same numbers up to float32 rounding. The signatures search the batch in input order,
+    padded to its longest input (the n-best ones with a dynamic beam size); the Translator
+    sorts by length and compiles a fixed beam. Their matmuls have other shapes, and on some
+    CPUs (an AVX2-only AMD EPYC, family 25 model 1; not the machine of earlier CI runs) the
+    kernels then round differently, even for ``serving_default``: seen -0.9536015 against
+    -0.9536029. The translations themselves are compared exactly."""
     np.testing.assert_allclose(np.asarray(actual, np.float64), np.asarray(expected, np.float64),
                                rtol=1e-5, atol=1e-6)
 
