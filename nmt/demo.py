@@ -5,7 +5,7 @@
 2. trains SentencePiece tokenizers on the training split and shows a round trip;
 3. builds bucketed batches and reports their shapes and padding;
 4. trains a small attention model (bidirectional GRU encoder, GRU decoder,
-   bilinear attention) within the time budget ``train.max_minutes`` of
+   additive attention) within the time budget ``train.max_minutes`` of
    configs/demo.yaml, with checkpoints in the run directory;
 5. scores greedy and beam-search translations of test_2016_flickr with sacreBLEU
    (BLEU, chrF, TER with signatures) and writes the per-sentence reports;
