@@ -36,7 +36,7 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
 
 demo: $(STAMP)
-	$(BIN)/python -m nmt.demo
+	$(BIN)/python -m nmt.cli.demo
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check nmt tests benchmarks

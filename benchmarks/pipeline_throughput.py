@@ -15,8 +15,9 @@ import time
 
 from results import markdown_table, write_section
 
+from nmt.config.pipeline import PipelineConfig
 from nmt.data import load_dataset
-from nmt.pipeline import PipelineConfig, make_dataset, padding_ratio
+from nmt.data.pipeline import make_dataset, padding_ratio
 from nmt.tokenizers import TokenizerConfig, train_tokenizers
 
 

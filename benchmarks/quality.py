@@ -51,8 +51,8 @@ def load_average() -> str:
 
 def train_and_score(recipe: str, run_dir: Path, minutes: float, overrides: list[str], beams: tuple[int, ...]):
     """Trains (or resumes) one run within ``minutes`` and scores it; returns a dict of results."""
+    from nmt.config.run import load_run_config
     from nmt.evaluation import score_corpus
-    from nmt.run_config import load_run_config
     from nmt.runs import open_run, prepare_data, train_run
 
     config = load_run_config(recipe, [*overrides, f"train.max_minutes={minutes}", "train.epochs=1000"])

@@ -11,7 +11,7 @@ Cases (each in a fresh subprocess, so peak memory is per case):
   length bucketing, as the tutorial batches.
 
 Training runs through ``Model.fit`` on the project's own tf.data pipeline
-(``nmt.pipeline.make_dataset``, default bucketing) exactly as ``nmt.training.train``
+(``nmt.data.pipeline.make_dataset``, default bucketing) exactly as ``nmt.training.loop.train``
 compiles it (Adam, label smoothing 0.1, global-norm clipping 5); the input pipeline
 shares the two cores. One warm-up epoch of ``--steps`` steps (tracing), then
 ``--epochs`` timed epochs of ``--steps`` steps. Target tokens are the real
@@ -114,19 +114,21 @@ def run_case(name: str, steps: int, epochs: int, steps_per_execution: int) -> di
     import keras
     import numpy as np
 
+    from nmt.config.model import ModelConfig
+    from nmt.config.pipeline import PipelineConfig
+    from nmt.config.train import TrainConfig
     from nmt.data import load_dataset
-    from nmt.model_config import ModelConfig, TrainConfig
-    from nmt.pipeline import PipelineConfig, make_dataset
-    from nmt.schedules import learning_rate_for
-    from nmt.seq2seq import Seq2Seq
+    from nmt.data.pipeline import make_dataset
+    from nmt.models.seq2seq import Seq2Seq
     from nmt.tokenizers import TokenizerConfig, train_tokenizers
-    from nmt.training import set_seed
+    from nmt.training.loop import set_seed
+    from nmt.training.schedules import learning_rate_for
 
     case = CASES[name]
     steps_per_execution = case.get("steps_per_execution", steps_per_execution)
     load_start = os.getloadavg()[0]
     train_config = TrainConfig(steps_per_execution=steps_per_execution)
-    set_seed(train_config)  # before the tokenizers exist (see nmt.training.train)
+    set_seed(train_config)  # before the tokenizers exist (see nmt.training.loop.train)
     corpus = load_dataset(case["dataset"], pair=case["pair"], split="train")
     source_tokenizer, target_tokenizer = train_tokenizers(corpus, TokenizerConfig(vocab_size=case["vocab"]))
     pipeline = PipelineConfig(batch_size=BATCH, bucketing=case.get("bucketing", True))
@@ -219,7 +221,7 @@ def report(results: list[dict], args) -> str:
     )
     body = [
         f"Batch {BATCH}, reference model `ModelConfig()` (bidirectional GRU 256 concat, dense bridge, GRU 256, "
-        f"bilinear attention, embeddings 256), `fit` on `nmt.pipeline.make_dataset` (bucketing unless noted), Adam, "
+        f"bilinear attention, embeddings 256), `fit` on `nmt.data.pipeline.make_dataset` (bucketing unless noted), Adam, "
         f"label smoothing 0.1, clip norm 5, `steps_per_execution={args.steps_per_execution}`; {args.epochs} timed "
         f"epochs of {args.steps} steps after a warm-up epoch. Target tokens: real target-output tokens "
         f"(END included). FLOPs: matmuls, counted analytically (backward = 2 x forward); the fp32 matmul peak "

@@ -38,15 +38,17 @@ import numpy as np
 import tensorflow as tf
 from results import markdown_table, write_section
 
+from nmt.config.decode import DecodeConfig
+from nmt.config.model import ModelConfig
+from nmt.config.pipeline import PipelineConfig
 from nmt.data import load_dataset
-from nmt.decode_config import DecodeConfig
+from nmt.data.pipeline import make_dataset
 from nmt.evaluation import score_corpus
-from nmt.model_config import ModelConfig
-from nmt.pipeline import PipelineConfig, make_dataset
+from nmt.models.seq2seq import Seq2Seq
 from nmt.search import max_output_lengths
-from nmt.seq2seq import Seq2Seq
-from nmt.tokenizers import END_ID, PAD_ID, START_ID, TokenizerConfig, train_tokenizers
-from nmt.translator import Translator
+from nmt.tokenizers import TokenizerConfig, train_tokenizers
+from nmt.translate.translator import Translator
+from nmt.vocab import END_ID, PAD_ID, START_ID
 
 DATASETS = {
     "multi30k": ("multi30k", "de-en", "test_2016_flickr"),

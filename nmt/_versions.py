@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from importlib import metadata
 
+#: The version of nmt (setup.cfg says the same).
+__version__ = "0.1.0"
+
 
 class VersionMismatchError(ImportError):
     """tensorflow and tensorflow-text are missing or from different minor releases."""

@@ -178,7 +178,7 @@ def evaluate(translator, corpus: ParallelCorpus, *, tokenize: str = "13a", lower
     """Translates ``corpus.sources`` and scores them against ``corpus.targets``.
 
     Args:
-        translator: a :class:`~nmt.translator.Translator` (anything with ``translate(list)``).
+        translator: a :class:`~nmt.translate.translator.Translator` (anything with ``translate(list)``).
         corpus: the test corpus.
         tokenize, lowercase: see :func:`score_corpus`.
         beam_size, length_penalty, coverage_penalty: override the translator's settings.

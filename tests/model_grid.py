@@ -25,10 +25,10 @@ import keras
 import numpy as np
 import pytest
 
-from nmt.configs import config_from_dict, config_to_dict
-from nmt.losses import masked_cross_entropy
-from nmt.model_config import SCORED_ATTENTIONS, ModelConfig
-from nmt.seq2seq import Seq2Seq
+from nmt.config.base import config_from_dict, config_to_dict
+from nmt.config.model import SCORED_ATTENTIONS, ModelConfig
+from nmt.models.losses import masked_cross_entropy
+from nmt.models.seq2seq import Seq2Seq
 
 SOURCE_VOCAB = 19
 TARGET_VOCAB = 23

@@ -1,4 +1,4 @@
-"""nmt.attention: scores against the papers' formulas, masking, batched = per-step."""
+"""nmt.models.attention: scores against the papers' formulas, masking, batched = per-step."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import keras
 import numpy as np
 import pytest
 
-from nmt.attention import AdditiveAttention, BilinearAttention, DotAttention, attention_class
-from nmt.configs import ConfigError
+from nmt.config.base import ConfigError
+from nmt.models.attention import AdditiveAttention, BilinearAttention, DotAttention, attention_class
 
 RNG = np.random.default_rng(0)
 QUERY = RNG.normal(size=(2, 3, 4)).astype("float32")  # [batch, tgt_len, Q]

@@ -1,4 +1,4 @@
-"""nmt.bridge: decoder initial states from encoder final states."""
+"""nmt.models.bridge: decoder initial states from encoder final states."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from nmt.bridge import Bridge, final_hidden
+from nmt.models.bridge import Bridge, final_hidden
 
 
 def encoder_states(layers: int, directions: int, count: int, units: int = 3, batch: int = 2, seed: int = 0):

@@ -1,4 +1,4 @@
-"""nmt.cells: the one place a cell name becomes a Keras recurrent layer."""
+"""nmt.models.cells: the one place a cell name becomes a Keras recurrent layer."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import keras
 import numpy as np
 import pytest
 
-from nmt import cells
-from nmt.configs import ConfigError
+from nmt.config.base import ConfigError
+from nmt.models import cells
 
 
 @pytest.mark.parametrize(

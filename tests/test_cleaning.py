@@ -1,8 +1,9 @@
 import pytest
 
-from nmt.configs import ConfigError
+from nmt.config.base import ConfigError
+from nmt.config.cleaning import CleaningConfig
 from nmt.data import ParallelCorpus
-from nmt.data.cleaning import CleaningConfig, clean
+from nmt.data.cleaning import clean
 
 
 def make(pairs):

@@ -19,9 +19,9 @@ import pytest
 import yaml
 
 from nmt.cli import main
-from nmt.run_config import load_run_config
+from nmt.config.run import load_run_config
 from nmt.runs import read_run_config
-from nmt.training import RunState
+from nmt.training.loop import RunState
 
 ROOT = Path(__file__).resolve().parents[1]
 

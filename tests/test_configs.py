@@ -3,7 +3,7 @@ from typing import Literal
 
 import pytest
 
-from nmt.configs import ConfigError, config_from_dict, config_to_dict, validate_literals
+from nmt.config.base import ConfigError, config_from_dict, config_to_dict, validate_literals
 
 
 @dataclasses.dataclass(frozen=True)

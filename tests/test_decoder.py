@@ -1,4 +1,4 @@
-"""nmt.decoder.Decoder: the step() contract search builds on, input feeding, tied embeddings."""
+"""nmt.models.decoder.Decoder: the step() contract search builds on, input feeding, tied embeddings."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from nmt.decoder import Decoder
+from nmt.models.decoder import Decoder
 
 BATCH, SRC_LEN, MEMORY_DIM, UNITS, VOCAB = 3, 5, 6, 4, 11
 RNG = np.random.default_rng(0)

@@ -1,4 +1,4 @@
-"""`make demo` (python -m nmt.demo) with the smoke settings, end to end, and its rerun."""
+"""`make demo` (python -m nmt.cli.demo) with the smoke settings, end to end, and its rerun."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
+from nmt.cli.demo import corpus_statistics, main
 from nmt.data import ParallelCorpus
-from nmt.demo import corpus_statistics, main
 
 
 def test_corpus_statistics_one_line_per_split():
@@ -22,7 +22,7 @@ def test_demo_user_errors_are_one_line(capsys, tmp_path):
     (tmp_path / "mine.txt").write_text("not a run")
     assert main(["--smoke", "--run-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("nmt.demo: error: ") and "is not a run directory" in err and "\n" not in err
+    assert err.startswith("nmt.cli.demo: error: ") and "is not a run directory" in err and "\n" not in err
     assert main(["--smoke", "--run-dir", str(tmp_path / "new"), "--set", "model.typo=1"]) == 2
     assert "valid keys" in capsys.readouterr().err
 
@@ -30,7 +30,7 @@ def test_demo_user_errors_are_one_line(capsys, tmp_path):
 @pytest.mark.slow
 def test_demo_smoke_end_to_end_then_rerun_reuses_the_run(tmp_path, data_dir, capsys):
     run_dir = tmp_path / "demo"
-    result = subprocess.run([sys.executable, "-m", "nmt.demo", "--smoke", "--run-dir", str(run_dir),
+    result = subprocess.run([sys.executable, "-m", "nmt.cli.demo", "--smoke", "--run-dir", str(run_dir),
                              "--test-sentences", "20"], capture_output=True, text=True, timeout=600,
                             env={**os.environ, "NMT_DATA_DIR": str(data_dir)})
     assert result.returncode == 0, result.stderr[-3000:]

@@ -6,9 +6,9 @@ import keras
 import numpy as np
 import pytest
 
-from nmt.embedding import ScaledEmbedding, token_embedding
-from nmt.model_config import ModelConfig
-from nmt.seq2seq import Seq2Seq
+from nmt.config.model import ModelConfig
+from nmt.models.embedding import ScaledEmbedding, token_embedding
+from nmt.models.seq2seq import Seq2Seq
 
 
 def test_token_embedding_reads_unit_variance_vectors_from_a_small_table():

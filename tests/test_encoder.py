@@ -1,4 +1,4 @@
-"""nmt.encoder.Encoder: shapes, final states under padding, residual, masking."""
+"""nmt.models.encoder.Encoder: shapes, final states under padding, residual, masking."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from nmt.encoder import Encoder
+from nmt.models.encoder import Encoder
 
 SOURCE = np.array([[5, 6, 7, 3, 0, 0], [4, 3, 0, 0, 0, 0], [8, 9, 10, 11, 12, 3]], "int32")
 LENGTHS = (SOURCE != 0).sum(1)

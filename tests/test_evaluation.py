@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 from sacrebleu.metrics import BLEU, CHRF, TER
 
+from nmt.config.decode import DecodeConfig
+from nmt.config.model import ModelConfig
 from nmt.data import ParallelCorpus, load_dataset
-from nmt.decode_config import DecodeConfig
 from nmt.evaluation import (
     SENTENCE_COLUMNS,
     Evaluation,
@@ -19,10 +20,9 @@ from nmt.evaluation import (
     sentence_frame,
     write_frame,
 )
-from nmt.model_config import ModelConfig
-from nmt.seq2seq import Seq2Seq
+from nmt.models.seq2seq import Seq2Seq
 from nmt.tokenizers import CharTokenizer, TokenizerConfig
-from nmt.translator import Translator
+from nmt.translate.translator import Translator
 
 REFS = ["The cat sat on the mat.", "A dog runs in the park.", "Two men play football.", "It rains."] * 3
 WEAK = ["The cat sat on a mat.", "A dog is running in a park.", "Two men are playing soccer.", "Raining."] * 3

@@ -26,13 +26,15 @@ import pytest
 import tensorflow as tf
 
 import nmt
-from nmt.decode_config import DecodeConfig
-from nmt.export import METADATA_FILE, SIGNATURES, TranslatorModule, load_exported
+from nmt.config.decode import DecodeConfig
+from nmt.config.model import ModelConfig
+from nmt.export.loader import load_exported
+from nmt.export.writer import METADATA_FILE, SIGNATURES, TranslatorModule
 from nmt.fileutils import atomic_directory
-from nmt.model_config import ModelConfig
-from nmt.seq2seq import Seq2Seq
-from nmt.tokenizers import END_ID, START_ID, TokenizerConfig, tokenizer_class
-from nmt.translator import Translator, TruncationWarning
+from nmt.models.seq2seq import Seq2Seq
+from nmt.tokenizers import TokenizerConfig, tokenizer_class
+from nmt.translate.translator import Translator, TruncationWarning
+from nmt.vocab import END_ID, START_ID
 
 PAIRS = [
     ("ein hund rennt", "a dog runs"), ("eine katze schläft", "a cat sleeps"),
@@ -304,7 +306,7 @@ def test_load_exported_is_lazy_and_checks_the_path(tmp_path):
     assert nmt.load_exported is load_exported and "load_exported" in nmt.__all__
     with pytest.raises(FileNotFoundError, match="saved_model.pb"):
         load_exported(tmp_path)
-    script = "import sys, nmt; print(sorted(m for m in ('tensorflow', 'keras', 'nmt.export') if m in sys.modules))"
+    script = "import sys, nmt; print(sorted(m for m in ('tensorflow', 'keras', 'nmt.export.writer') if m in sys.modules))"
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
     assert run.stdout.strip() == "[]"
 
@@ -404,8 +406,9 @@ FRESH_PROCESS = textwrap.dedent("""
 @pytest.fixture(scope="module")
 def multi30k(data_dir, tmp_path_factory):
     """A small model trained 200 steps on Multi30k de-en, its export, and the test sentences."""
+    from nmt.config.pipeline import PipelineConfig
     from nmt.data import load_dataset
-    from nmt.pipeline import PipelineConfig, make_dataset
+    from nmt.data.pipeline import make_dataset
     from nmt.tokenizers import train_tokenizers
 
     keras.utils.set_random_seed(0)

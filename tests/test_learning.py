@@ -22,9 +22,10 @@ import keras
 import pytest
 import tensorflow as tf
 
-from nmt.model_config import ModelConfig, TrainConfig
-from nmt.seq2seq import Seq2Seq
-from nmt.training import set_seed, train
+from nmt.config.model import ModelConfig
+from nmt.config.train import TrainConfig
+from nmt.models.seq2seq import Seq2Seq
+from nmt.training.loop import set_seed, train
 
 PAIRS = 5000
 MARGIN = 0.05
@@ -46,8 +47,9 @@ def context_free_oracle(target_ids: list[list[int]]) -> float:
 def anki(data_dir):
     """The first 5,000 Anki es->en pairs, SentencePiece 1,000 tokenizers and two datasets over them."""
     os.environ.setdefault("NMT_DATA_DIR", str(data_dir))
+    from nmt.config.pipeline import PipelineConfig
     from nmt.data import load_dataset
-    from nmt.pipeline import PipelineConfig, make_dataset
+    from nmt.data.pipeline import make_dataset
     from nmt.tokenizers import TokenizerConfig, train_tokenizers
 
     corpus = load_dataset("anki-spa-eng", pair="es-en", split="train", data_dir=data_dir).head(PAIRS)

@@ -1,4 +1,4 @@
-"""nmt.losses: masked cross-entropy with label smoothing, accuracy, perplexity."""
+"""nmt.models.losses: masked cross-entropy with label smoothing, accuracy, perplexity."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from nmt.losses import Perplexity, TokenMean, masked_accuracy, masked_cross_entropy, token_statistics
+from nmt.models.losses import Perplexity, TokenMean, masked_accuracy, masked_cross_entropy, token_statistics
 
 RNG = np.random.default_rng(0)
 LABELS = np.array([[4, 5, 3, 0], [6, 3, 0, 0]], "int32")

@@ -2,9 +2,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from nmt.configs import ConfigError
+from nmt.config.base import ConfigError
+from nmt.config.pipeline import PipelineConfig
 from nmt.data import ParallelCorpus, read_aligned, stream_aligned
-from nmt.pipeline import PipelineConfig, length_report, make_dataset, padding_ratio
+from nmt.data.pipeline import length_report, make_dataset, padding_ratio
 
 
 class ByteTokenizer:

@@ -9,12 +9,12 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from nmt.decode_config import DecodeConfig  # noqa: E402
-from nmt.model_config import ModelConfig  # noqa: E402
+from nmt.config.decode import DecodeConfig  # noqa: E402
+from nmt.config.model import ModelConfig  # noqa: E402
+from nmt.models.seq2seq import Seq2Seq  # noqa: E402
 from nmt.plotting import plot_attention, plot_training_curves, plot_translation  # noqa: E402
-from nmt.seq2seq import Seq2Seq  # noqa: E402
 from nmt.tokenizers import CharTokenizer, TokenizerConfig  # noqa: E402
-from nmt.translator import Translator  # noqa: E402
+from nmt.translate.translator import Translator  # noqa: E402
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -1,4 +1,4 @@
-"""nmt.run_config and nmt.runs: config files, overrides, data sections, run-directory status (no training)."""
+"""nmt.config.run and nmt.runs: config files, overrides, data sections, run-directory status (no training)."""
 
 from __future__ import annotations
 
@@ -6,19 +6,17 @@ import json
 
 import pytest
 
-from nmt.configs import ConfigError, config_to_dict
-from nmt.run_config import (
-    CONFIG_DIR,
-    DataConfig,
+from nmt.config.base import ConfigError, config_to_dict
+from nmt.config.bundled import CONFIG_DIR, bundled_configs, resolve_config_path
+from nmt.config.data import DataConfig
+from nmt.config.run import (
     RunConfig,
     apply_overrides,
-    bundled_configs,
     config_differences,
     dump_yaml,
     load_run_config,
     parse_override,
     parse_yaml,
-    resolve_config_path,
     run_config_from_dict,
 )
 from nmt.runs import (
@@ -33,7 +31,7 @@ from nmt.runs import (
     run_status,
     write_run_config,
 )
-from nmt.training import RunState
+from nmt.training.loop import RunState
 
 
 # ----------------------------------------------------------------------------- config files

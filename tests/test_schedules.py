@@ -1,4 +1,4 @@
-"""nmt.schedules: warmup then decay, and the one place train.schedule resolves."""
+"""nmt.training.schedules: warmup then decay, and the one place train.schedule resolves."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import keras
 import numpy as np
 import pytest
 
-from nmt.model_config import TrainConfig
-from nmt.schedules import WarmupExponentialDecay, WarmupInverseSqrtDecay, learning_rate_for
+from nmt.config.train import TrainConfig
+from nmt.training.schedules import WarmupExponentialDecay, WarmupInverseSqrtDecay, learning_rate_for
 
 
 def values(schedule, steps):

@@ -12,7 +12,8 @@ import tensorflow as tf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nmt.model_config import ModelConfig
+from nmt.config.model import ModelConfig
+from nmt.models.seq2seq import Seq2Seq
 from nmt.search import (
     beam_search,
     compiled_search,
@@ -20,13 +21,12 @@ from nmt.search import (
     greedy_search,
     length_penalty,
     max_output_lengths,
-    replace_unknown,
     search,
     top_k_rows,
 )
 from nmt.search import common as search_common
-from nmt.seq2seq import Seq2Seq
 from nmt.tokenizers import CharTokenizer, TokenizerConfig
+from nmt.translate.unknown import replace_unknown
 
 END, A, B = 3, 4, 5
 NEG = -np.inf  # the logit of an impossible token

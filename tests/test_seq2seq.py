@@ -1,4 +1,4 @@
-"""nmt.seq2seq.Seq2Seq over the whole configuration grid, plus the model config."""
+"""nmt.models.seq2seq.Seq2Seq over the whole configuration grid, plus the model config."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import model_grid
 import numpy as np
 import pytest
 
-from nmt.configs import ConfigError, config_from_dict
-from nmt.losses import masked_cross_entropy
-from nmt.model_config import ModelConfig
-from nmt.seq2seq import Seq2Seq
+from nmt.config.base import ConfigError, config_from_dict
+from nmt.config.model import ModelConfig
+from nmt.models.losses import masked_cross_entropy
+from nmt.models.seq2seq import Seq2Seq
 
 
 @pytest.mark.parametrize("config", model_grid.GRID)
@@ -46,7 +46,7 @@ def test_save_and_load_in_a_fresh_process(tmp_path):
         f"""
         import numpy as np, keras
         model = keras.saving.load_model({str(tmp_path / "model.keras")!r})  # nmt is imported by the registry
-        assert type(model).__module__ == "nmt.seq2seq", type(model)
+        assert type(model).__module__ == "nmt.models.seq2seq", type(model)
         assert (model.label_smoothing, model.clip_norm) == (0.2, 2.0)
         assert int(model.optimizer.iterations) == 1
         source = np.load({str(tmp_path / "source.npy")!r})
@@ -54,8 +54,8 @@ def test_save_and_load_in_a_fresh_process(tmp_path):
         np.save({str(tmp_path / "out.npy")!r}, np.asarray(model((source, target_in))))
         """
     )
-    # keras needs the "nmt>" classes registered before loading: import nmt.seq2seq first.
-    result = subprocess.run([sys.executable, "-c", "import nmt.seq2seq\n" + script],
+    # keras needs the "nmt>" classes registered before loading: import nmt.models.seq2seq first.
+    result = subprocess.run([sys.executable, "-c", "import nmt.models.seq2seq\n" + script],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), expected)

@@ -16,12 +16,9 @@ import tensorflow as tf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nmt.configs import ConfigError, config_from_dict
+from nmt.config.base import ConfigError, config_from_dict
 from nmt.data.readers import read_aligned
 from nmt.tokenizers import (
-    SPECIAL_TOKENS,
-    UNK_ID,
-    UNK_SURFACE,
     CharTokenizer,
     SentencePieceTokenizer,
     Tokenizer,
@@ -34,6 +31,7 @@ from nmt.tokenizers import (
 )
 from nmt.tokenizers.metrics import measure
 from nmt.tokenizers.normalize import WHITESPACE_CHARACTERS
+from nmt.vocab import SPECIAL_TOKENS, UNK_ID, UNK_SURFACE
 
 KINDS = ("sentencepiece", "wordpiece", "char")
 WORDPIECE_TRAIN_SENTENCES = 2000

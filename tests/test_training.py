@@ -1,4 +1,4 @@
-"""nmt.training: atomic checkpoints, resume (also after SIGKILL), distribution, determinism."""
+"""nmt.training.loop: atomic checkpoints, resume (also after SIGKILL), distribution, determinism."""
 
 from __future__ import annotations
 
@@ -17,9 +17,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from nmt.configs import ConfigError, config_from_dict
-from nmt.model_config import ModelConfig, TrainConfig
-from nmt.training import ResumableCheckpoint, RunState, atomic_write, train
+from nmt.config.base import ConfigError, config_from_dict
+from nmt.config.model import ModelConfig
+from nmt.config.train import TrainConfig
+from nmt.training.loop import ResumableCheckpoint, RunState, atomic_write, train
 
 TINY_MODEL = ModelConfig(cell="gru", attention="bilinear", **model_grid.TINY)
 QUICK = dict(learning_rate=0.01, schedule="constant", tensorboard=False, early_stopping_patience=None)
@@ -185,8 +186,9 @@ def run_python(script: str, *args: str, timeout: int = 300) -> subprocess.Comple
 TRAIN_SCRIPT = """
     import sys, time, numpy as np, keras, tensorflow as tf
     import model_grid
-    from nmt.model_config import ModelConfig, TrainConfig
-    from nmt.training import train
+    from nmt.config.model import ModelConfig
+    from nmt.config.train import TrainConfig
+    from nmt.training.loop import train
     run_dir, epochs, delay = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
     keras.utils.set_random_seed(7)
     model = model_grid.make_model(ModelConfig(cell="lstm", attention="additive", input_feeding=True,
@@ -252,8 +254,8 @@ MIRRORED_SCRIPT = """
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import keras
     import model_grid
-    from nmt.model_config import ModelConfig
-    from nmt.seq2seq import Seq2Seq
+    from nmt.config.model import ModelConfig
+    from nmt.models.seq2seq import Seq2Seq
 
     # Global batch of 4 split 2 + 2: the first replica holds 12 target tokens, the second 2.
     source = np.array([[5, 6, 7, 8, 9, 3], [4, 5, 6, 7, 8, 3], [9, 3, 0, 0, 0, 0], [10, 3, 0, 0, 0, 0]], "int32")
@@ -302,8 +304,9 @@ def test_mirrored_strategy_on_two_cpus_matches_the_default_strategy():
 DETERMINISM_SCRIPT = """
     import numpy as np, keras, tensorflow as tf, sys, tempfile
     import model_grid
-    from nmt.model_config import ModelConfig, TrainConfig
-    from nmt.training import set_seed, train
+    from nmt.config.model import ModelConfig
+    from nmt.config.train import TrainConfig
+    from nmt.training.loop import set_seed, train
 
     def run():
         config = TrainConfig(epochs=2, seed=11, deterministic=True, tensorboard=False, learning_rate=0.01)

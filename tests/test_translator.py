@@ -15,12 +15,12 @@ import tensorflow as tf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nmt.configs import ConfigError, config_from_dict
-from nmt.decode_config import DecodeConfig
-from nmt.model_config import ModelConfig
-from nmt.seq2seq import Seq2Seq
+from nmt.config.base import ConfigError, config_from_dict
+from nmt.config.decode import DecodeConfig
+from nmt.config.model import ModelConfig
+from nmt.models.seq2seq import Seq2Seq
 from nmt.tokenizers import CharTokenizer, TokenizerConfig
-from nmt.translator import Hypothesis, Translation, Translator, TruncationWarning
+from nmt.translate.translator import Hypothesis, Translation, Translator, TruncationWarning
 
 SOURCES = ["ein hund", "eine katze", "zwei hunde", "der mann", "die frau", "ein kind"]
 TARGETS = ["a dog", "a cat", "two dogs", "the man", "the woman", "a child"]
@@ -209,7 +209,7 @@ def test_a_fresh_process_loads_and_translates_identically(translator, tmp_path):
     translator.save(tmp_path / "saved")
     script = (
         "import json, sys\n"
-        "from nmt.translator import Translator\n"
+        "from nmt.translate.translator import Translator\n"
         f"t = Translator.load({str(tmp_path / 'saved')!r})\n"
         f"print(json.dumps([t.translate({texts!r}), t.translate({texts!r}, beam_size=1)]))\n"
     )

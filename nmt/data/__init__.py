@@ -1,6 +1,7 @@
 """Parallel corpora: the corpus value, readers, cleaning and named datasets."""
 
-from nmt.data.cleaning import CleaningConfig, CleaningReport, clean
+from nmt.config.cleaning import CleaningConfig
+from nmt.data.cleaning import CleaningReport, clean
 from nmt.data.corpus import ParallelCorpus
 from nmt.data.datasets import dataset_info, list_datasets, load_dataset, split_indices, split_sizes
 from nmt.data.download import DownloadError, default_cache_dir, fetch

@@ -4,7 +4,7 @@ Both are pure TensorFlow graph code over a step function
 ``(token_ids [n], state) -> (logits [n, V], state, weights [n, S])`` (see
 :mod:`nmt.search.common`), so they run batched inside one ``tf.function`` and can be
 tested with scripted steps. :func:`search` and :func:`compiled_search` apply them to
-a :class:`~nmt.seq2seq.Seq2Seq`.
+a :class:`~nmt.models.seq2seq.Seq2Seq`.
 """
 
 from nmt.search.beam import beam_search
@@ -12,7 +12,6 @@ from nmt.search.common import SearchOutput, max_output_lengths, top_k_rows
 from nmt.search.decoding import compiled_search, search
 from nmt.search.greedy import greedy_search
 from nmt.search.penalties import coverage_penalty, length_penalty
-from nmt.search.unknown import replace_unknown
 
 __all__ = [
     "SearchOutput",
@@ -22,7 +21,6 @@ __all__ = [
     "greedy_search",
     "length_penalty",
     "max_output_lengths",
-    "replace_unknown",
     "search",
     "top_k_rows",
 ]

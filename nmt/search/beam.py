@@ -30,10 +30,11 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from nmt.search.common import END_ID, START_ID, SearchOutput, gather_rows, reorder_rows, top_k_rows
+from nmt.search.common import SearchOutput, gather_rows, reorder_rows, top_k_rows
 from nmt.search.greedy import unknown_batch
 from nmt.search.penalties import coverage_penalty as _coverage_penalty
 from nmt.search.penalties import length_penalty as _length_penalty
+from nmt.vocab import END_ID, START_ID
 
 _NEG_INF = -float("inf")
 

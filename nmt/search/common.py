@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import tensorflow as tf
 
-from nmt.tokenizers.base import END_ID, PAD_ID, START_ID
+from nmt.vocab import END_ID, PAD_ID, START_ID
 
 __all__ = ["END_ID", "PAD_ID", "START_ID", "SearchOutput", "gather_rows", "max_output_lengths", "reorder_rows", "top_k_rows"]
 

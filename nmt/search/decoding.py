@@ -1,4 +1,4 @@
-"""Search over a :class:`~nmt.seq2seq.Seq2Seq`: encode, pick the strategy, compile once.
+"""Search over a :class:`~nmt.models.seq2seq.Seq2Seq`: encode, pick the strategy, compile once.
 
 :func:`search` is graph code (call it inside your own ``tf.function``, as the
 SavedModel export does); :func:`compiled_search` wraps it in a ``tf.function`` whose
@@ -31,7 +31,7 @@ def search(
     """Translates a batch of source ids with greedy (``beam_size=1``) or beam search.
 
     Args:
-        model: a :class:`~nmt.seq2seq.Seq2Seq` (anything with ``encode(source_ids,
+        model: a :class:`~nmt.models.seq2seq.Seq2Seq` (anything with ``encode(source_ids,
             source_mask=..., training=...)`` and ``decoder.step``).
         source_ids: int32 ``[batch, src_len]``, 0-padded, each source ending with END.
         beam_size: 1 for greedy search, more for beam search (a Python int); an int32

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from nmt.search.common import END_ID, START_ID, SearchOutput, gather_rows
+from nmt.search.common import SearchOutput, gather_rows
+from nmt.vocab import END_ID, START_ID
 
 
 def greedy_search(step_fn, state, max_lengths: tf.Tensor, *, start_id: int = START_ID,

@@ -29,14 +29,11 @@ from typing import Any, ClassVar
 import keras
 import tensorflow as tf
 
-from nmt.configs import ConfigError, config_from_dict, config_to_dict
-from nmt.tokenizers.config import TokenizerConfig
+from nmt.config.base import ConfigError, config_from_dict, config_to_dict
+from nmt.config.tokenizer import TokenizerConfig
 from nmt.tokenizers.normalize import collapse_whitespace_strings, normalize, normalize_strings
+from nmt.vocab import END_ID, PAD_ID, SPECIAL_TOKENS, START_ID, UNK_ID
 
-PAD_ID, UNK_ID, START_ID, END_ID = 0, 1, 2, 3
-SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[START]", "[END]")
-#: What ``detokenize`` writes for an unknown token (U+2047, as SentencePiece does).
-UNK_SURFACE = "\u2047"
 #: The file :meth:`Tokenizer.save` writes beside the assets.
 CONFIG_FILE = "tokenizer.json"
 

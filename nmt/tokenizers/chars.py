@@ -18,8 +18,9 @@ import keras
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from nmt.tokenizers.base import SPECIAL_TOKENS, UNK_ID, UNK_SURFACE, Tokenizer
-from nmt.tokenizers.config import TokenizerConfig
+from nmt.config.tokenizer import TokenizerConfig
+from nmt.tokenizers.base import Tokenizer
+from nmt.vocab import SPECIAL_TOKENS, UNK_ID, UNK_SURFACE
 
 VOCAB_FILE = "characters.json"
 

@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from nmt.tokenizers.base import UNK_ID, Tokenizer
+from nmt.tokenizers.base import Tokenizer
 from nmt.tokenizers.normalize import normalize
+from nmt.vocab import UNK_ID
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,8 +70,8 @@ def measure(tokenizer: Tokenizer, texts: Sequence[str], batch_size: int = 1024) 
 
 
 def _report(data_dir: Path, kinds: Sequence[str], vocab_size: int, max_train_sentences: int | None) -> None:
+    from nmt.config.tokenizer import TokenizerConfig
     from nmt.data.readers import read_aligned
-    from nmt.tokenizers.config import TokenizerConfig
     from nmt.tokenizers.training import train_tokenizers
 
     root = data_dir / "multi30k"

@@ -21,8 +21,9 @@ import sentencepiece as spm
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from nmt.tokenizers.base import END_ID, PAD_ID, SPECIAL_TOKENS, START_ID, UNK_ID, UNK_SURFACE, Tokenizer
-from nmt.tokenizers.config import TokenizerConfig
+from nmt.config.tokenizer import TokenizerConfig
+from nmt.tokenizers.base import Tokenizer
+from nmt.vocab import END_ID, PAD_ID, SPECIAL_TOKENS, START_ID, UNK_ID, UNK_SURFACE
 
 MODEL_FILE = "sentencepiece.model"
 

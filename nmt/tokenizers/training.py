@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from nmt.config.tokenizer import TokenizerConfig
 from nmt.data.corpus import ParallelCorpus
 from nmt.tokenizers.base import Tokenizer, tokenizer_class
-from nmt.tokenizers.config import TokenizerConfig
 
 
 def train_tokenizers(corpus: ParallelCorpus, config: TokenizerConfig) -> tuple[Tokenizer, Tokenizer]:

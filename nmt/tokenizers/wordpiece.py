@@ -28,8 +28,9 @@ import tensorflow_text as tf_text
 from tensorflow_text.python.ops.bert_tokenizer import BasicTokenizer
 from tensorflow_text.tools.wordpiece_vocab import bert_vocab_from_dataset as bert_vocab
 
-from nmt.tokenizers.base import SPECIAL_TOKENS, UNK_ID, UNK_SURFACE, Tokenizer
-from nmt.tokenizers.config import TokenizerConfig
+from nmt.config.tokenizer import TokenizerConfig
+from nmt.tokenizers.base import Tokenizer
+from nmt.vocab import SPECIAL_TOKENS, UNK_ID, UNK_SURFACE
 
 VOCAB_FILE = "vocabulary.txt"
 SUFFIX_INDICATOR = "##"

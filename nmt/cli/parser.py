@@ -1,0 +1,105 @@
+"""The argument parser of the ``nmt`` command."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import NoReturn
+
+from nmt.cli.console import PROG, UsageError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but errors are one line (``nmt: error: ...``) instead of usage + message."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+# ----------------------------------------------------------------------------- arguments
+def build_parser() -> argparse.ArgumentParser:
+    """The ``nmt`` argument parser with one subcommand per job."""
+    parser = _Parser(prog=PROG, description="Neural machine translation: train, translate, evaluate, export.",
+                     epilog="Run 'nmt COMMAND --help' for a command's options. Run directories and config "
+                            "files: see the nmt.runs and nmt.config.run module docs.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    train = commands.add_parser(
+        "train", help="train (or resume) a run from a YAML config",
+        description="Train a model from a YAML config into a run directory. An unfinished run in the "
+                    "directory is resumed from its last completed epoch; a finished one is never overwritten "
+                    "(raise train.epochs to continue it). The stored config.yaml must match the requested "
+                    "config except for train.epochs and train.max_minutes.")
+    train.add_argument("--config", metavar="CONFIG.yaml",
+                       help="config file, or the name of one in configs/ (demo, smoke, multi30k_de_en, ...); "
+                            "default: the run directory's config.yaml")
+    train.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                       help="override a config value (YAML syntax), e.g. --set model.cell=lstm "
+                            "--set train.epochs=5; repeatable")
+    train.add_argument("--run-dir", required=True, type=Path, metavar="DIR",
+                       help="the run directory (created if needed)")
+    train.add_argument("-q", "--quiet", action="store_true", help="one line per epoch, no progress bar")
+
+    translate = commands.add_parser(
+        "translate", help="translate lines of text",
+        description="Translate one line at a time: one output line per input line (empty lines stay empty).")
+    _add_model(translate)
+    translate.add_argument("--beam", type=_positive, metavar="N", help="beam size (1: greedy); default: the "
+                           "model's decode.beam_size")
+    translate.add_argument("-i", "--input", default="-", metavar="FILE", help="input text, '-' for stdin (default)")
+    translate.add_argument("-o", "--output", default="-", metavar="FILE", help="output, '-' for stdout (default)")
+    translate.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    evaluate = commands.add_parser(
+        "evaluate", help="score translations with sacreBLEU (BLEU, chrF, TER)",
+        description="Translate a test set and print corpus BLEU, chrF and TER with their sacreBLEU signatures; "
+                    "write the per-sentence report (CSV or Parquet by suffix) into RUN_DIR/eval/ or --report. "
+                    "Without --dataset or --src, the run config's data.test split is used.")
+    _add_model(evaluate)
+    evaluate.add_argument("--dataset", metavar="NAME", help="a registered dataset (multi30k, anki-spa-eng)")
+    evaluate.add_argument("--pair", metavar="SRC-TGT", help="language pair, e.g. de-en (default: the run's)")
+    evaluate.add_argument("--split", metavar="SPLIT", help="e.g. test_2016_flickr (default: the run's data.test)")
+    evaluate.add_argument("--src", type=Path, metavar="FILE", help="source sentences, one per line")
+    evaluate.add_argument("--ref", type=Path, metavar="FILE", help="reference translations, aligned with --src")
+    evaluate.add_argument("--beam", type=_positive, metavar="N", help="beam size (default: the model's)")
+    evaluate.add_argument("--report", type=Path, metavar="PATH",
+                          help="per-sentence report (.csv, .tsv or .parquet); default RUN_DIR/eval/NAME.beamN.csv")
+    evaluate.add_argument("--tokenize", default="13a", help="sacreBLEU BLEU tokenizer (default 13a)")
+    evaluate.add_argument("--lowercase", action="store_true", help="case-insensitive scores")
+    evaluate.add_argument("--max-sentences", type=_positive, metavar="N",
+                          help="score only the first N sentences (quick checks; not comparable scores)")
+
+    export = commands.add_parser(
+        "export", help="write a TensorFlow SavedModel (raw strings in, translations out)",
+        description="Export the run's translator as a SavedModel with a serving_default signature.")
+    _add_model(export)
+    export.add_argument("--out", type=Path, metavar="DIR", help="export directory (default RUN_DIR/export)")
+    export.add_argument("--overwrite", action="store_true", help="replace an existing export")
+
+    plot = commands.add_parser("plot-attention", help="plot one sentence's attention as a heatmap",
+                               description="Translate --text and save its attention matrix as an image.")
+    _add_model(plot)
+    plot.add_argument("--text", required=True, help="the source sentence")
+    plot.add_argument("--out", required=True, type=Path, metavar="FILE.png", help="image file to write")
+    plot.add_argument("--beam", type=_positive, metavar="N", help="beam size (default: the model's)")
+
+    info = commands.add_parser("info", help="show a run: config, vocabularies, parameters, scores",
+                               description="Show a run directory's resolved config, vocabulary sizes, parameter "
+                                           "count, training progress, best validation scores and evaluations.")
+    info.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    return parser
+
+
+def _add_model(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, type=Path, metavar="RUN_DIR|EXPORT_DIR",
+                        help="a run directory, a saved translator (directory or .keras) or a SavedModel export")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value

@@ -1,0 +1,52 @@
+"""How sentence pairs become batches (``pipeline.*`` keys)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from nmt.config.base import ConfigError
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineConfig:
+    """How pairs become batches.
+
+    Attributes:
+        batch_size: sentences per batch (when ``batch_tokens`` is None).
+        batch_tokens: if set, batches hold as many sentences as fit this many
+            tokens, counted as ``batch rows * max(src_len, tgt_len)`` (padding included).
+        max_length: pairs whose source (with END) or target (with START) is longer
+            than this many tokens are dropped and counted; None keeps everything.
+        bucketing: sort by length within pools (see module docstring).
+        pool_batches: batches per sorting pool.
+        shuffle: shuffle examples and batches (training); off for evaluation.
+        shuffle_buffer: examples in the shuffle buffer.
+        seed: seed of both shuffles; the same seed gives the same batches.
+        cache: cache tokenized examples in memory (in-memory corpora only).
+        tokenize_batch: sentences tokenized per vectorized call.
+    """
+
+    batch_size: int = 64
+    batch_tokens: int | None = None
+    max_length: int | None = 100
+    bucketing: bool = True
+    pool_batches: int = 300
+    shuffle: bool = True
+    shuffle_buffer: int = 50_000
+    seed: int = 0
+    cache: bool = True
+    tokenize_batch: int = 256
+
+    def __post_init__(self) -> None:
+        for name in ("batch_size", "pool_batches", "shuffle_buffer", "tokenize_batch"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.max_length is not None and self.max_length < 2:
+            raise ConfigError(f"max_length must be >= 2 (room for START/END), got {self.max_length}")
+        if self.batch_tokens is not None:
+            if self.batch_tokens < 1:
+                raise ConfigError(f"batch_tokens must be >= 1, got {self.batch_tokens}")
+            if self.max_length is not None and self.batch_tokens < self.max_length:
+                raise ConfigError(
+                    f"batch_tokens={self.batch_tokens} cannot hold one pair of max_length={self.max_length}"
+                )

@@ -1,0 +1,239 @@
+"""The configuration of one run: YAML files, ``--set`` overrides, comparison with a stored run.
+
+A run configuration file has up to six sections, each mapped onto a frozen, validated
+dataclass by :func:`nmt.config.base.config_from_dict` (unknown keys are errors that list
+the valid ones)::
+
+    data:       {dataset: multi30k, pair: de-en, test: test_2016_flickr}   # DataConfig
+    tokenizer:  {kind: sentencepiece, vocab_size: 8000}        # nmt.tokenizers.TokenizerConfig
+    pipeline:   {max_length: 100}                              # nmt.data.pipeline.PipelineConfig
+    model:      {cell: gru, units: 256, attention: bilinear}   # nmt.config.model.ModelConfig
+    train:      {epochs: 10, batch_size: 64}                   # nmt.config.model.TrainConfig
+    decode:     {beam_size: 5}                                 # nmt.config.decode.DecodeConfig
+
+Missing sections and keys take the dataclasses' defaults. ``train.batch_size`` and
+``pipeline.batch_size`` are one setting: give either (``train.batch_size`` is the
+documented one); giving both with different values is an error.
+
+``--set section.key=value`` overrides (``model.cell=lstm``, ``data.cleaning.max_length=50``)
+are applied to the mapping before validation; the value is parsed as YAML
+(``5`` -> int, ``1e-3`` -> float, ``true``, ``null``, ``[a, b]``), then type-checked
+like a value from the file.
+
+Paths of ``data.dataset: files`` are resolved against the current directory when
+the configuration is loaded, so the resolved configuration stored in a run
+directory (``config.yaml``) holds absolute paths.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from nmt.config.base import ConfigError, config_from_dict, config_to_dict
+from nmt.config.bundled import resolve_config_path
+from nmt.config.data import FILES, DataConfig
+from nmt.config.decode import DecodeConfig
+from nmt.config.model import ModelConfig
+from nmt.config.pipeline import PipelineConfig
+from nmt.config.tokenizer import TokenizerConfig
+from nmt.config.train import TrainConfig
+
+#: Keys a stored run may change when it is resumed or continued (everything else must match).
+RESUMABLE_KEYS = ("train.epochs", "train.max_minutes")
+
+
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """Everything that defines a run; written to ``RUN_DIR/config.yaml`` by :mod:`nmt.runs`."""
+
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    tokenizer: TokenizerConfig = dataclasses.field(default_factory=TokenizerConfig)
+    pipeline: PipelineConfig = dataclasses.field(default_factory=PipelineConfig)
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    decode: DecodeConfig = dataclasses.field(default_factory=DecodeConfig)
+
+    def __post_init__(self) -> None:
+        if self.pipeline.batch_size != self.train.batch_size:
+            raise ConfigError(f"pipeline.batch_size={self.pipeline.batch_size} and train.batch_size="
+                              f"{self.train.batch_size} differ; set train.batch_size only")
+
+
+# ----------------------------------------------------------------------------- YAML
+class _Loader(yaml.SafeLoader):
+    """Safe YAML that also reads ``1e-3`` as a float (YAML 1.2; PyYAML's 1.1 rules need ``1.0e-3``)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+                  |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+                  |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+                  |[-+]?\.(?:inf|Inf|INF)
+                  |\.(?:nan|NaN|NAN))$""", re.X),
+    list("-+0123456789."),
+)
+
+
+def parse_yaml(text: str, where: str) -> Any:
+    """``text`` parsed as YAML (see :class:`_Loader`); ConfigError names ``where`` on a syntax error."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as error:
+        detail = " ".join(str(error).split())
+        raise ConfigError(f"{where}: invalid YAML: {detail}") from None
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """The top-level mapping of a YAML config file (an empty file is ``{}``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path}: no such file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"config file {path}: cannot read it ({error})") from None
+    values = parse_yaml(text, str(path))
+    if values is None:
+        return {}
+    if not isinstance(values, Mapping):
+        raise ConfigError(f"config file {path}: expected a mapping of sections "
+                          f"({', '.join(f.name for f in dataclasses.fields(RunConfig))}), "
+                          f"got {type(values).__name__}")
+    return dict(values)
+
+
+def dump_yaml(config: RunConfig) -> str:
+    """The YAML text of ``config`` (every key, in dataclass order)."""
+    return yaml.safe_dump(config_to_dict(config), sort_keys=False, allow_unicode=True, default_flow_style=False)
+
+
+# ----------------------------------------------------------------------------- overrides
+_KEY = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``"model.units=512"`` -> ``("model.units", 512)``; the value is YAML.
+
+    Raises:
+        ConfigError: not ``SECTION.KEY=VALUE``.
+    """
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not _KEY.match(key):
+        raise ConfigError(f"bad --set {text!r}: expected SECTION.KEY=VALUE, for example model.cell=lstm "
+                          f"(sections: {', '.join(f.name for f in dataclasses.fields(RunConfig))})")
+    return key, parse_yaml(value, f"--set {key}")
+
+
+def apply_overrides(values: Mapping[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
+    """A deep copy of ``values`` with every ``SECTION.KEY=VALUE`` of ``overrides`` set, in order."""
+    result = _deep_copy(values)
+    for text in overrides:
+        key, value = parse_override(text)
+        parts = key.split(".")
+        node = result
+        for depth, part in enumerate(parts[:-1]):
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            elif not isinstance(child, dict):
+                raise ConfigError(f"--set {key}: {'.'.join(parts[:depth + 1])} is {child!r}, not a section")
+            node = child
+        node[parts[-1]] = value
+    return result
+
+
+def _deep_copy(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _deep_copy(v) if isinstance(v, Mapping) else v for k, v in values.items()}
+
+
+# ----------------------------------------------------------------------------- building
+def run_config_from_dict(values: Mapping[str, Any], *, base_dir: str | Path | None = None) -> RunConfig:
+    """Validates ``values`` (sections -> keys -> values) into a :class:`RunConfig`.
+
+    Fills ``pipeline.batch_size`` from ``train.batch_size`` (or the other way round)
+    when only one is given, and resolves relative ``files`` paths against
+    ``base_dir`` (default: the current directory).
+
+    Raises:
+        ConfigError: unknown sections or keys (listing the valid ones), wrong types, bad values.
+    """
+    if not isinstance(values, Mapping):
+        raise ConfigError(f"a run configuration is a mapping of sections, not {type(values).__name__}")
+    values = _deep_copy(values)
+    for section in ("train", "pipeline"):
+        if values.get(section) is None:  # absent, or an empty section in YAML
+            values[section] = {}
+    train, pipeline = values["train"], values["pipeline"]
+    if isinstance(train, dict) and isinstance(pipeline, dict):
+        if "batch_size" in train and "batch_size" not in pipeline:
+            pipeline["batch_size"] = train["batch_size"]
+        elif "batch_size" in pipeline and "batch_size" not in train:
+            train["batch_size"] = pipeline["batch_size"]
+        elif "batch_size" not in train:
+            pipeline["batch_size"] = TrainConfig.batch_size
+    for section, value in list(values.items()):
+        if value is None:
+            values[section] = {}
+    config = config_from_dict(RunConfig, values)
+    return resolve_paths(config, base_dir)
+
+
+def resolve_paths(config: RunConfig, base_dir: str | Path | None = None) -> RunConfig:
+    """``config`` with the ``files`` paths of ``data`` made absolute (relative to ``base_dir``)."""
+    data = config.data
+    if data.dataset != FILES:
+        return config
+    base = Path.cwd() if base_dir is None else Path(base_dir)
+    changes = {}
+    for name in ("train", "valid", "test"):
+        value = getattr(data, name)
+        if value:
+            changes[name] = str((base / Path(value).expanduser()).resolve())
+    return dataclasses.replace(config, data=dataclasses.replace(data, **changes))
+
+
+def load_run_config(path: str | Path | None = None, overrides: Sequence[str] = (), *,
+                    base: Mapping[str, Any] | None = None) -> RunConfig:
+    """The run configuration of a YAML file (or of ``base``, or the defaults) with ``overrides``.
+
+    Args:
+        path: a YAML config file; ``None`` starts from ``base`` (or all defaults).
+        overrides: ``SECTION.KEY=VALUE`` strings, applied in order.
+        base: a mapping to start from when ``path`` is None (a stored ``config.yaml``).
+
+    Raises:
+        ConfigError: one line naming the file, key or value at fault.
+    """
+    values = read_yaml(resolve_config_path(path)) if path is not None else dict(base or {})
+    return run_config_from_dict(apply_overrides(values, overrides))
+
+
+# ----------------------------------------------------------------------------- comparison
+def flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"model": {"units": 8}}`` -> ``{"model.units": 8}`` (lists stay values)."""
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def config_differences(stored: RunConfig, requested: RunConfig, *,
+                       ignore: Sequence[str] = RESUMABLE_KEYS) -> list[str]:
+    """Dotted keys whose values differ between two configurations, sorted, ``ignore`` left out."""
+    old, new = flatten(config_to_dict(stored)), flatten(config_to_dict(requested))
+    keys = sorted(set(old) | set(new))
+    return [key for key in keys if key not in ignore and old.get(key) != new.get(key)]

@@ -1,0 +1,116 @@
+"""Typed configuration of training (``train.*`` keys)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+from nmt.config.base import ConfigError, check_bool, check_positive_int, check_rate, validate_literals
+
+Schedule = Literal["constant", "warmup_inverse_sqrt", "warmup_exponential", "plateau"]
+
+
+Monitor = Literal["val_loss", "val_perplexity", "val_accuracy"]
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Training with ``fit`` (``train.*`` keys).
+
+    Attributes:
+        epochs: maximum number of epochs.
+        batch_size: sentence pairs per batch (read by the data pipeline).
+        steps_per_epoch: bound on the batches per epoch; ``None`` reads the whole
+            training set each epoch.
+        learning_rate: peak (or constant) Adam learning rate.
+        schedule: ``constant``; ``warmup_inverse_sqrt`` (linear warmup to
+            ``learning_rate`` over ``warmup_steps``, then ``lr * sqrt(warmup/step)``);
+            ``warmup_exponential`` (linear warmup, then ``lr * decay_rate **
+            ((step - warmup) / decay_steps)``); ``plateau`` (constant, multiplied by
+            ``plateau_factor`` when ``monitor`` stops improving for
+            ``plateau_patience`` epochs, down to ``min_learning_rate``).
+        warmup_steps: linear warmup length in optimizer steps.
+        decay_rate, decay_steps: exponential decay after warmup.
+        plateau_factor, plateau_patience, min_learning_rate: reduce-on-plateau.
+        label_smoothing: uniform label smoothing of the cross-entropy (the reported
+            perplexity always uses the unsmoothed likelihood).
+        clip_norm: clip gradients to this global norm (computed over all replicas);
+            ``None`` disables clipping.
+        early_stopping_patience: stop after this many epochs without improvement
+            of ``monitor``; ``None`` disables early stopping.
+        monitor: validation metric for the best checkpoint, early stopping and
+            reduce-on-plateau.
+        seed: seeds Python, NumPy, TensorFlow and Keras (``nmt.training.loop.set_seed``,
+            called before tokenizers and model are built).
+        deterministic: turn on TensorFlow op determinism (bitwise-reproducible runs).
+        jit_compile: compile the train step with XLA (needs fixed batch shapes to
+            pay off; with bucketed batches every new shape recompiles).
+        steps_per_execution: optimizer steps per call of the compiled train
+            function (Keras ``steps_per_execution``); larger values cut per-step
+            Python overhead, batch-level callbacks then see every N-th step.
+        keep_checkpoints: how many per-epoch checkpoints to keep for resuming.
+        tensorboard: write TensorBoard logs under ``run_dir/tensorboard``.
+        max_minutes: wall-time budget of the whole run (summed over resumes, validation
+            included); training stops after the batch that exhausts it, the cut-short
+            epoch is validated and checkpointed, and the run counts as finished.
+            ``None``: no budget (``epochs`` alone ends the run).
+    """
+
+    epochs: int = 10
+    batch_size: int = 64
+    steps_per_epoch: int | None = None
+    learning_rate: float = 1e-3
+    schedule: Schedule = "warmup_inverse_sqrt"
+    warmup_steps: int = 500
+    decay_rate: float = 0.5
+    decay_steps: int = 10_000
+    plateau_factor: float = 0.5
+    plateau_patience: int = 1
+    min_learning_rate: float = 1e-6
+    label_smoothing: float = 0.1
+    clip_norm: float | None = 5.0
+    early_stopping_patience: int | None = 3
+    monitor: Monitor = "val_loss"
+    seed: int = 1234
+    deterministic: bool = False
+    jit_compile: bool = False
+    steps_per_execution: int = 1
+    keep_checkpoints: int = 2
+    tensorboard: bool = True
+    max_minutes: float | None = None
+
+    def __post_init__(self) -> None:
+        validate_literals(self)
+        for name in ("epochs", "batch_size", "decay_steps", "plateau_patience", "keep_checkpoints",
+                     "steps_per_execution"):
+            check_positive_int(name, getattr(self, name))
+        for name in ("steps_per_epoch", "early_stopping_patience"):
+            if getattr(self, name) is not None:
+                check_positive_int(name, getattr(self, name))
+        if isinstance(self.warmup_steps, bool) or not isinstance(self.warmup_steps, int) or self.warmup_steps < 0:
+            raise ConfigError(f"warmup_steps={self.warmup_steps!r} must be a non-negative integer")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise ConfigError(f"seed={self.seed!r} must be an integer")
+        for name in ("learning_rate", "min_learning_rate"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ConfigError(f"{name}={value!r} must be a positive number")
+        check_rate("label_smoothing", self.label_smoothing)
+        for name in ("decay_rate", "plateau_factor"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+                raise ConfigError(f"{name}={value!r} must be a number in (0, 1)")
+        if self.clip_norm is not None and (
+            isinstance(self.clip_norm, bool)
+            or not isinstance(self.clip_norm, (int, float))
+            or self.clip_norm <= 0
+        ):
+            raise ConfigError(f"clip_norm={self.clip_norm!r} must be a positive number or null")
+        for name in ("deterministic", "jit_compile", "tensorboard"):
+            check_bool(name, getattr(self, name))
+        if self.max_minutes is not None and (
+            isinstance(self.max_minutes, bool)
+            or not isinstance(self.max_minutes, (int, float))
+            or not self.max_minutes > 0
+        ):
+            raise ConfigError(f"max_minutes={self.max_minutes!r} must be a positive number or null")

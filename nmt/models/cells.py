@@ -1,0 +1,88 @@
+"""The one place where a cell name (``model.cell``) becomes a Keras recurrent layer.
+
+Encoder and decoder build their recurrent layers through :func:`recurrent_layer`,
+and read the state layout through :func:`state_count`; nothing else in ``nmt``
+mentions ``keras.layers.GRU`` and friends. A layer's ``.cell`` is what the
+decoder's single ``step()`` calls, so the full-sequence layer and the step share
+weights.
+
+State layout of one layer (each tensor ``[batch, units]``):
+
+- ``rnn`` and ``gru``: ``[h]``
+- ``lstm``: ``[h, c]``
+"""
+
+from __future__ import annotations
+
+import keras
+
+from nmt.config.base import check_choice
+
+CELL_LAYERS: dict[str, type[keras.layers.RNN]] = {
+    "rnn": keras.layers.SimpleRNN,
+    "lstm": keras.layers.LSTM,
+    "gru": keras.layers.GRU,
+}
+
+_STATE_COUNTS = {"rnn": 1, "lstm": 2, "gru": 1}
+
+
+def cell_layer_class(cell: str) -> type[keras.layers.RNN]:
+    """The Keras recurrent layer class for ``cell`` (``rnn``, ``lstm`` or ``gru``)."""
+    check_choice("cell", cell, CELL_LAYERS)
+    return CELL_LAYERS[cell]
+
+
+def state_count(cell: str) -> int:
+    """How many ``[batch, units]`` state tensors one layer of ``cell`` carries."""
+    check_choice("cell", cell, CELL_LAYERS)
+    return _STATE_COUNTS[cell]
+
+
+def recurrent_layer(
+    cell: str,
+    units: int,
+    *,
+    recurrent_dropout: float = 0.0,
+    go_backwards: bool = False,
+    seed: int | None = None,
+    name: str | None = None,
+) -> keras.layers.RNN:
+    """A recurrent layer returning the full sequence and its final states.
+
+    Called on ``inputs [batch, time, features]`` (with ``mask [batch, time]`` and
+    ``initial_state`` as a list of ``[batch, units]`` tensors, both optional) it
+    returns ``[outputs [batch, time, units], *final_states]``. Under a mask the
+    final states are those after the last unmasked step.
+
+    Args:
+        cell: ``rnn``, ``lstm`` or ``gru``.
+        units: state size.
+        recurrent_dropout: variational dropout rate on the recurrent connections:
+            Keras draws one mask per sequence and reuses it at every step.
+        go_backwards: read the sequence from the end (Keras convention: outputs
+            come back in reversed order).
+        seed: seed of the recurrent-dropout mask generator.
+        name: layer name.
+    """
+    layer_class = cell_layer_class(cell)
+    return layer_class(
+        units,
+        return_sequences=True,
+        return_state=True,
+        recurrent_dropout=recurrent_dropout,
+        go_backwards=go_backwards,
+        seed=seed,
+        name=name,
+    )
+
+
+def sublayer_seed(seed: int | None, offset: int) -> int | None:
+    """A distinct, reproducible seed per sublayer (``None`` stays unseeded)."""
+    return None if seed is None else seed + offset
+
+
+def build_once(layer: keras.layers.Layer, shape) -> None:
+    """Builds ``layer`` for ``shape`` unless it is already built."""
+    if not layer.built:
+        layer.build(shape)

@@ -1,0 +1,65 @@
+"""What ``nmt info`` shows about a run directory: its configuration, state, model and scores."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+from nmt.config.run import RunConfig
+from nmt.runs.data import load_tokenizers
+from nmt.runs.layout import (
+    CONFIG_FILE,
+    EVAL_DIR,
+    SOURCE_TOKENIZER,
+    TARGET_TOKENIZER,
+    TRANSLATOR_DIR,
+    RunError,
+    read_run_config,
+)
+from nmt.runs.results import best_scores
+from nmt.runs.train import build_model
+from nmt.training.loop import RunState
+from nmt.translate.translator import SETTINGS_FILE
+
+
+@dataclasses.dataclass
+class RunInfo:
+    """What ``nmt info`` shows about a run directory."""
+
+    run_dir: Path
+    config: RunConfig
+    vocab_sizes: tuple[int, int] | None
+    parameters: int | None
+    state: RunState | None
+    finished: bool
+    best: dict[str, tuple[float, int]]
+    evaluations: list[dict[str, Any]]
+
+
+def run_info(run_dir: str | Path) -> RunInfo:
+    """Configuration, vocabulary sizes, parameter count, progress, best validation and test scores of a run.
+
+    Raises:
+        RunError: ``run_dir`` is not a run directory.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RunError(f"{run_dir}: no such directory")
+    config = read_run_config(run_dir)
+    if config is None:
+        raise RunError(f"{run_dir} is not a run directory (no {CONFIG_FILE})")
+    vocab_sizes = parameters = None
+    if (run_dir / SOURCE_TOKENIZER).is_dir() and (run_dir / TARGET_TOKENIZER).is_dir():
+        source, target = load_tokenizers(run_dir)
+        vocab_sizes = (source.vocab_size, target.vocab_size)
+        parameters = build_model(config, *vocab_sizes).count_params()
+    evaluations = []
+    for path in sorted((run_dir / EVAL_DIR).glob("*.json")):
+        try:
+            evaluations.append({"file": path.name, **json.loads(path.read_text(encoding="utf-8"))})
+        except (OSError, ValueError):
+            continue
+    return RunInfo(run_dir, config, vocab_sizes, parameters, RunState.read(run_dir),
+                   (run_dir / TRANSLATOR_DIR / SETTINGS_FILE).is_file(), best_scores(run_dir), evaluations)

@@ -1,0 +1,61 @@
+"""A translator from a run directory, a saved translator or an export (``--model``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+
+from nmt.export.loader import ExportedTranslator
+from nmt.runs.data import load_tokenizers
+from nmt.runs.layout import (
+    CONFIG_FILE,
+    SAVED_MODEL_FILE,
+    TRANSLATOR_DIR,
+    Log,
+    RunError,
+    read_run_config,
+    stderr_log,
+)
+from nmt.training.loop import BEST_MODEL, RunState
+from nmt.translate.translator import SETTINGS_FILE, Translator
+
+
+def load_translator(path: str | Path, log: Log | None = stderr_log) -> Translator | ExportedTranslator:
+    """The translator at ``path``: a run directory, a saved translator (directory or ``.keras``) or an export.
+
+    A run directory gives its ``translator/``; an unfinished run (no
+    ``translator/`` yet) gives its best checkpoint so far, with a note to ``log``.
+    A directory with ``saved_model.pb`` is loaded with ``nmt.export.writer.load_exported``.
+
+    Raises:
+        RunError: ``path`` is missing or none of these.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise RunError(f"--model {path}: no such file or directory")
+    if (path / SAVED_MODEL_FILE).is_file():
+        return ExportedTranslator(path)
+    if path.is_file():
+        if path.suffix != ".keras":
+            raise RunError(f"--model {path}: expected a run directory, a translator directory, "
+                           f"an export directory or a .keras translator file")
+        return Translator.load(path)
+    if (path / SETTINGS_FILE).is_file():
+        return Translator.load(path)
+    if (path / TRANSLATOR_DIR / SETTINGS_FILE).is_file():
+        return Translator.load(path / TRANSLATOR_DIR)
+    config = read_run_config(path)
+    if config is not None:
+        state = RunState.read(path)
+        if not (path / BEST_MODEL).is_file() or state is None:
+            raise RunError(f"--model {path}: the run has not completed an epoch yet; train it with "
+                           f"nmt train --run-dir {path}")
+        if log is not None:
+            log(f"note: {path} is unfinished; using its best checkpoint so far (epoch {state.best_epoch} "
+                f"of {state.epoch} completed)")
+        source, target = load_tokenizers(path)
+        model = keras.saving.load_model(path / BEST_MODEL, compile=False)
+        return Translator(model, source, target, config.decode)
+    raise RunError(f"--model {path}: not a run directory, a saved translator or an export "
+                   f"(no {CONFIG_FILE}, {SETTINGS_FILE} or {SAVED_MODEL_FILE})")

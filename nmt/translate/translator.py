@@ -1,0 +1,406 @@
+"""The Translator: tokenizers + model + decoding settings, from raw text to raw text.
+
+``Translator.translate`` tokenizes, sorts the inputs by length into batches of
+``decode.batch_size``, runs the compiled search (:func:`nmt.search.compiled_search`,
+one trace per beam size, whatever the batch and sentence sizes), detokenizes and
+puts the translations back in input order::
+
+    translator = Translator(model, src_tok, tgt_tok, DecodeConfig(beam_size=5))
+    translator.translate("Ein Hund rennt.")                # -> str
+    translator.translate(["Hallo!", ""])                   # -> list[str]; "" -> ""
+    translator.translate(frame["de"], beam_size=1)         # -> pandas Series, same index
+    translator.save("runs/de_en")                          # directory, or "de_en.keras"
+    same = Translator.load("runs/de_en")
+    translator.export("exports/de_en")                     # SavedModel: strings in, strings out
+
+Saving and exporting are atomic: everything is written under a temporary name beside
+the target and renamed into place, so an interrupted write never leaves a partial
+translator or SavedModel behind.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import warnings
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from nmt.config.base import config_from_dict, config_to_dict
+from nmt.config.decode import DecodeConfig
+from nmt.fileutils import atomic_directory, atomic_write
+from nmt.models.seq2seq import Seq2Seq  # noqa: F401  (registers the model class for loading)
+from nmt.search import compiled_search
+from nmt.tokenizers import Tokenizer
+from nmt.translate.unknown import replace_unknown
+from nmt.vocab import END_ID, PAD_ID  # the package registers every tokenizer kind
+
+#: Files of a saved translator directory.
+SETTINGS_FILE = "translator.json"
+MODEL_FILE = "model.keras"
+SOURCE_TOKENIZER_DIR = "source_tokenizer"
+TARGET_TOKENIZER_DIR = "target_tokenizer"
+FORMAT_VERSION = 1
+
+
+class TruncationWarning(UserWarning):
+    """Some inputs were longer than ``decode.max_input_length`` tokens and were cut."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Translation:
+    """One translation with what produced it (``translate(..., return_attention=True)``).
+
+    Attributes:
+        text: the detokenized translation.
+        score: the search's ranking score (length/coverage-penalized for beam search).
+        log_prob: the model score ``log P(tokens | source)``.
+        tokens: target token labels (subwords), END included; empty for an empty input.
+        source_tokens: source token labels as the model read them, END included.
+        attention: float ``[len(tokens), len(source_tokens)]``.
+    """
+
+    text: str
+    score: float
+    log_prob: float
+    tokens: tuple[str, ...]
+    source_tokens: tuple[str, ...]
+    attention: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True)
+class Hypothesis:
+    """One entry of an n-best list (:meth:`Translator.translate_nbest`)."""
+
+    text: str
+    score: float
+    log_prob: float
+
+
+class Translator:
+    """Translates raw text with a :class:`~nmt.models.seq2seq.Seq2Seq` and its two tokenizers.
+
+    Args:
+        model: the trained model (``encode`` and ``decoder.step``).
+        source_tokenizer, target_tokenizer: the tokenizers it was trained with.
+        config: a :class:`DecodeConfig` (or its dict form); ``None`` is the default.
+
+    Inputs to :meth:`translate` may be a ``str``, any iterable of ``str`` (a list,
+    a tuple, a NumPy array) or a ``pandas.Series``; the result has the same form
+    (a ``str``, a ``list`` or a ``Series`` with the same index). ``None`` and
+    missing values (NaN) count as empty strings; empty and whitespace-only inputs
+    give ``""`` without running the model.
+    """
+
+    def __init__(self, model, source_tokenizer: Tokenizer, target_tokenizer: Tokenizer,
+                 config: DecodeConfig | Mapping[str, Any] | None = None):
+        if config is None:
+            config = DecodeConfig()
+        elif isinstance(config, Mapping):
+            config = config_from_dict(DecodeConfig, config, where="decode")
+        for side, tokenizer in (("source", source_tokenizer), ("target", target_tokenizer)):
+            expected = getattr(model, f"{side}_vocab_size", None)
+            if expected is not None and expected != tokenizer.vocab_size:
+                raise ValueError(f"the model's {side} vocabulary has {expected} ids but the {side} "
+                                 f"tokenizer has {tokenizer.vocab_size}")
+        self.model = model
+        self.source_tokenizer = source_tokenizer
+        self.target_tokenizer = target_tokenizer
+        self.config = config
+        self._functions: dict[tuple[int, int], Any] = {}
+        # Text <-> ids as graphs too, traced once: eager tokenizer calls rebuild their ops each time.
+        strings, ids = tf.TensorSpec([None], tf.string), tf.TensorSpec([None, None], tf.int32)
+        self._tokenize = tf.function(source_tokenizer.tokenize, input_signature=[strings])
+        self._detokenize = tf.function(target_tokenizer.detokenize, input_signature=[ids])
+        self._source_labels = tf.function(source_tokenizer.id_to_token, input_signature=[ids])
+        self._target_labels = tf.function(target_tokenizer.id_to_token, input_signature=[ids])
+        self._replace_unknown = tf.function(
+            lambda texts, output_ids, attention, source_ids: replace_unknown(
+                texts, output_ids, attention, source_ids, source_tokenizer),
+            input_signature=[strings, ids, tf.TensorSpec([None, None, None], tf.float32), ids],
+        )
+
+    # ------------------------------------------------------------------ translation
+    def translate(self, texts, *, beam_size: int | None = None, length_penalty: float | None = None,
+                  coverage_penalty: float | None = None, max_length: int | None = None,
+                  replace_unknown: bool | None = None, batch_size: int | None = None,
+                  return_attention: bool = False):
+        """Translates ``texts``; keyword arguments override ``self.config`` for this call.
+
+        Args:
+            texts: a ``str``, an iterable of ``str`` or a ``pandas.Series``.
+            beam_size, length_penalty, coverage_penalty, replace_unknown, batch_size:
+                see :class:`DecodeConfig`.
+            max_length: at most this many output tokens before END for every input
+                (instead of ``max_length_a * source_length + max_length_b``).
+            return_attention: return :class:`Translation` objects (text, scores,
+                token labels, attention matrix) instead of strings.
+
+        Returns:
+            Strings (or :class:`Translation` objects) in the form of ``texts``.
+
+        Warns:
+            TruncationWarning: when inputs exceed ``max_input_length`` tokens (says how many).
+        """
+        config = self._settings(beam_size=beam_size, length_penalty=length_penalty,
+                                coverage_penalty=coverage_penalty, replace_unknown=replace_unknown,
+                                batch_size=batch_size)
+        items, wrap = _as_list(texts)
+        results = self._run(items, config, max_length, n_best=1, detailed=return_attention)
+        if return_attention:
+            return wrap([translations[0] for translations in results])
+        return wrap([translations[0].text for translations in results])
+
+    def translate_nbest(self, texts, n: int, *, beam_size: int | None = None,
+                        length_penalty: float | None = None, coverage_penalty: float | None = None,
+                        max_length: int | None = None, batch_size: int | None = None):
+        """The ``n`` best translations of each input, best first, as :class:`Hypothesis` lists.
+
+        ``beam_size`` defaults to ``max(n, decode.beam_size)``; ``n`` may not exceed it.
+        The result has the form of ``texts`` (one list of hypotheses per input).
+        """
+        if not isinstance(n, int) or n < 1:
+            raise ValueError(f"n={n!r} must be a positive integer")
+        beam_size = max(n, self.config.beam_size) if beam_size is None else beam_size
+        if n > beam_size:
+            raise ValueError(f"n={n} hypotheses need beam_size >= n, got beam_size={beam_size}")
+        config = self._settings(beam_size=beam_size, length_penalty=length_penalty,
+                                coverage_penalty=coverage_penalty, replace_unknown=False,
+                                batch_size=batch_size)
+        items, wrap = _as_list(texts)
+        results = self._run(items, config, max_length, n_best=n, detailed=False)
+        return wrap([[Hypothesis(t.text, t.score, t.log_prob) for t in translations] for translations in results])
+
+    def search_function(self, beam_size: int, n_best: int = 1):
+        """The compiled search for ``beam_size`` (built on first use, then reused)."""
+        key = (beam_size, n_best)
+        if key not in self._functions:
+            self._functions[key] = compiled_search(self.model, beam_size=beam_size, n_best=n_best)
+        return self._functions[key]
+
+    def _settings(self, **overrides) -> DecodeConfig:
+        overrides = {name: value for name, value in overrides.items() if value is not None}
+        return dataclasses.replace(self.config, **overrides) if overrides else self.config
+
+    def _run(self, texts: list[str], config: DecodeConfig, max_length: int | None, *, n_best: int,
+             detailed: bool) -> list[list[Translation]]:
+        """Translations of ``texts`` (``n_best`` per input) in input order."""
+        if max_length is not None and (not isinstance(max_length, int) or max_length < 0):
+            raise ValueError(f"max_length={max_length!r} must be a non-negative integer")
+        sources = self._source_ids(texts, config.max_input_length)
+        empty = Translation("", 0.0, 0.0, (), (), np.zeros((0, 0), np.float32))
+        results: list[list[Translation]] = [[empty] * n_best for _ in texts]
+        todo = [i for i, ids in enumerate(sources) if len(ids) > 1]
+        todo.sort(key=lambda i: len(sources[i]))  # stable: equal lengths keep input order
+        a, b = (0.0, max_length) if max_length is not None else (config.max_length_a, config.max_length_b)
+        function = self.search_function(config.beam_size, n_best)
+        for start in range(0, len(todo), config.batch_size):
+            rows = todo[start:start + config.batch_size]
+            batch = np.full((len(rows), max(len(sources[i]) for i in rows)), PAD_ID, np.int32)
+            for row, i in enumerate(rows):
+                batch[row, :len(sources[i])] = sources[i]
+            output = function(tf.constant(batch), tf.constant(config.length_penalty, tf.float32),
+                              tf.constant(config.coverage_penalty, tf.float32),
+                              tf.constant(a, tf.float32), tf.constant(b, tf.int32))
+            for row, translations in zip(rows, self._unpack(batch, output, config, n_best, detailed)):
+                results[row] = translations
+        return results
+
+    def _source_ids(self, texts: list[str], max_input_length: int) -> list[np.ndarray]:
+        """Source ids per text, END appended, cut to ``max_input_length`` (with a warning)."""
+        sources: list[np.ndarray] = []
+        chunk = 1024
+        for start in range(0, len(texts), chunk):
+            encoded = [text.encode("utf-8", "replace") for text in texts[start:start + chunk]]
+            ragged = self._tokenize(tf.constant(encoded, tf.string, shape=[len(encoded)]))
+            values, splits = ragged.flat_values.numpy(), ragged.row_splits.numpy()
+            sources.extend(values[splits[i]:splits[i + 1]] for i in range(len(encoded)))
+        too_long = sum(len(ids) >= max_input_length for ids in sources)
+        if too_long:
+            warnings.warn(
+                f"{too_long} of {len(texts)} inputs are longer than max_input_length={max_input_length} "
+                f"tokens (END included) and were truncated",
+                TruncationWarning, stacklevel=4,
+            )
+        end = np.array([END_ID], np.int32)
+        return [np.concatenate([ids[:max_input_length - 1], end]).astype(np.int32) if len(ids) else end
+                for ids in sources]
+
+    def _unpack(self, batch: np.ndarray, output, config: DecodeConfig, n_best: int,
+                detailed: bool) -> list[list[Translation]]:
+        """Search output for one batch -> per sentence, ``n_best`` :class:`Translation` objects."""
+        ids = output.ids  # [batch, n, T]
+        texts = [self._detokenize(ids[:, j]) for j in range(n_best)]
+        if config.replace_unknown:
+            texts[0] = self._replace_unknown(texts[0], ids[:, 0], output.attention, tf.constant(batch))
+        texts = [[t.decode("utf-8") for t in column.numpy()] for column in texts]
+        scores, log_probs = output.scores.numpy(), output.log_probs.numpy()
+        lengths = output.lengths.numpy()
+        if detailed:
+            target_labels = _labels(self._target_labels(ids[:, 0]).numpy())
+            source_labels = _labels(self._source_labels(tf.constant(batch)).numpy())
+            attention = output.attention.numpy()
+        result = []
+        for row in range(batch.shape[0]):
+            translations = []
+            for j in range(n_best):
+                tokens, sources, weights = (), (), np.zeros((0, 0), np.float32)
+                if detailed and j == 0:
+                    length, source_length = int(lengths[row, 0]), int(np.sum(batch[row] != PAD_ID))
+                    tokens = tuple(target_labels[row][:length])
+                    sources = tuple(source_labels[row][:source_length])
+                    weights = attention[row, :length, :source_length]
+                translations.append(Translation(texts[j][row], float(scores[row, j]), float(log_probs[row, j]),
+                                                tokens, sources, weights))
+            result.append(translations)
+        return result
+
+    # ------------------------------------------------------------------ saving
+    def save(self, path: str | Path, *, overwrite: bool = True) -> Path:
+        """Writes model, tokenizers and settings to a directory, or to one ``.keras`` file, atomically.
+
+        A directory holds ``translator.json`` (format version and ``decode`` settings),
+        ``model.keras`` and the two tokenizer directories; a path ending in ``.keras``
+        becomes one Keras archive (:class:`TranslatorPackage`). Either is written under
+        a temporary name beside ``path`` and renamed into place, so an interrupted save
+        leaves ``path`` as it was (absent, or the previous translator).
+
+        Args:
+            path: a directory, or a file name ending in ``.keras``.
+            overwrite: replace an existing translator at ``path`` (the default, as
+                Keras' ``save_model``); an existing directory that is neither empty nor
+                a saved translator is never replaced (``FileExistsError``).
+        """
+        path = Path(path)
+        if path.suffix == ".keras":
+
+            if path.exists() and not overwrite:
+                raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it")
+            package = TranslatorPackage(self.model, self.source_tokenizer, self.target_tokenizer,
+                                        config_to_dict(self.config))
+            return atomic_write(path, lambda tmp: keras.saving.save_model(package, tmp))
+        with atomic_directory(path, overwrite=overwrite, replaceable=lambda p: (p / SETTINGS_FILE).is_file(),
+                              what="saved translator") as scratch:
+            settings = {"format_version": FORMAT_VERSION, "decode": config_to_dict(self.config)}
+            (scratch / SETTINGS_FILE).write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
+            keras.saving.save_model(self.model, scratch / MODEL_FILE)
+            self.source_tokenizer.save(scratch / SOURCE_TOKENIZER_DIR)
+            self.target_tokenizer.save(scratch / TARGET_TOKENIZER_DIR)
+        return path
+
+    def export(self, path: str | Path, overwrite: bool = False, *, max_beam_size: int | None = None) -> Path:
+        """Writes a TensorFlow SavedModel that translates strings to strings (see :mod:`nmt.export.writer`).
+
+        Signatures: ``serving_default`` (``text`` string ``[batch]`` -> ``translation``
+        string ``[batch]``, ``score`` float32 ``[batch]``, with this translator's
+        ``config``), ``translate_nbest`` and ``translate_with_attention`` (beam size,
+        number of hypotheses and maximum length as inputs). Load it with
+        :func:`nmt.load_exported` or, anywhere ``tensorflow_text`` is imported,
+        ``tf.saved_model.load``. Written atomically.
+
+        Args:
+            path: the export directory.
+            overwrite: replace an existing export at ``path``; otherwise an existing
+                ``path`` raises ``FileExistsError``.
+            max_beam_size: largest beam size the n-best signatures accept (default
+                ``max(16, config.beam_size)``).
+        """
+        from nmt.export.writer import export_translator
+
+        return export_translator(self, path, overwrite=overwrite, max_beam_size=max_beam_size)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Translator:
+        """Reads a translator written by :meth:`save` (a directory or a ``.keras`` file)."""
+        path = Path(path)
+        if path.suffix == ".keras" and path.is_file():
+            package = keras.saving.load_model(path, compile=False)
+            if not isinstance(package, TranslatorPackage):
+                raise TypeError(f"{path} holds a {type(package).__name__}, not a saved Translator")
+            return cls(package.model, package.source_tokenizer, package.target_tokenizer, package.decode)
+        settings_path = path / SETTINGS_FILE
+        if not settings_path.is_file():
+            raise FileNotFoundError(f"{path}: not a saved translator (no {SETTINGS_FILE})")
+        settings = json.loads(settings_path.read_text(encoding="utf-8"))
+        if settings.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"{settings_path}: format_version {settings.get('format_version')!r}, "
+                             f"this version of nmt reads {FORMAT_VERSION}")
+        model = keras.saving.load_model(path / MODEL_FILE, compile=False)
+        return cls(model, Tokenizer.load(path / SOURCE_TOKENIZER_DIR), Tokenizer.load(path / TARGET_TOKENIZER_DIR),
+                   settings["decode"])
+
+
+@keras.saving.register_keras_serializable(package="nmt")
+class TranslatorPackage(keras.layers.Layer):
+    """A Translator as one Keras object, so it saves to and loads from one ``.keras`` file.
+
+    Keras saving stores the model's weights and the tokenizers' assets; the decode
+    settings travel in the config. A joint tokenizer (source is target) is stored once.
+
+    Args:
+        model: the seq2seq model.
+        source_tokenizer, target_tokenizer: the tokenizers.
+        decode: the :class:`DecodeConfig` as a dict.
+    """
+
+    def __init__(self, model, source_tokenizer, target_tokenizer, decode: Mapping[str, Any], **kwargs):
+        super().__init__(**kwargs)
+        self.model = model
+        self.source_tokenizer = source_tokenizer
+        self.target_tokenizer = target_tokenizer
+        self.decode = dict(decode)
+        self.built = True
+
+    def get_config(self) -> dict[str, Any]:
+        joint = self.source_tokenizer is self.target_tokenizer
+        return {
+            **super().get_config(),
+            "model": keras.saving.serialize_keras_object(self.model),
+            "source_tokenizer": keras.saving.serialize_keras_object(self.source_tokenizer),
+            "target_tokenizer": None if joint else keras.saving.serialize_keras_object(self.target_tokenizer),
+            "decode": self.decode,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> TranslatorPackage:
+        config = dict(config)
+        for key in ("model", "source_tokenizer", "target_tokenizer"):
+            if config[key] is not None:
+                config[key] = keras.saving.deserialize_keras_object(config[key])
+        if config["target_tokenizer"] is None:
+            config["target_tokenizer"] = config["source_tokenizer"]
+        return cls(**config)
+
+
+def _as_list(texts) -> tuple[list[str], Any]:
+    """``texts`` as a list of str, and the function that gives results the input's form."""
+    if isinstance(texts, (str, bytes)):
+        return [_as_text(texts, 0)], lambda results: results[0]
+    if isinstance(texts, pd.Series):
+        index, name = texts.index, texts.name
+        items = [_as_text(value, label) for label, value in texts.items()]
+        return items, lambda results: pd.Series(results, index=index, name=name, dtype=object)
+    if not isinstance(texts, Iterable):
+        raise TypeError(f"texts must be a str, an iterable of str or a pandas Series, not {type(texts).__name__}")
+    return [_as_text(value, i) for i, value in enumerate(texts)], list
+
+
+def _as_text(value, where) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return ""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if not isinstance(value, str):
+        raise TypeError(f"input {where!r} is a {type(value).__name__}, not a str")
+    return value
+
+
+def _labels(array: np.ndarray) -> list[list[str]]:
+    return [[label.decode("utf-8", "replace") for label in row] for row in array]
