@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
 from nmt.config.base import ConfigError, config_to_dict
 from nmt.config.bundled import CONFIG_DIR, bundled_configs, resolve_config_path
@@ -19,6 +20,8 @@ from nmt.config.run import (
     parse_yaml,
     run_config_from_dict,
 )
+from nmt.config.train import TrainConfig
+from nmt.data.datasets import check_data_config, languages, pair_name
 from nmt.runs import (
     CONFIG_FILE,
     RunError,
@@ -27,6 +30,7 @@ from nmt.runs import (
     load_translator,
     open_run,
     prepare_data,
+    read_run_config,
     run_dir_of,
     run_status,
     write_run_config,
@@ -42,6 +46,7 @@ def test_bundled_configs_load_and_round_trip_through_yaml(name):
     assert load_run_config(CONFIG_DIR / f"{name}.yaml") == config
     assert run_config_from_dict(parse_yaml(dump_yaml(config), "dump")) == config
     assert config.pipeline.batch_size == config.train.batch_size
+    assert "batch_size" not in parse_yaml(dump_yaml(config), "dump")["pipeline"]
 
 
 def test_quality_configs_follow_the_recipe():
@@ -118,23 +123,61 @@ def test_override_below_a_value_is_an_error():
 
 def test_batch_size_is_one_setting():
     assert load_run_config(None, ["train.batch_size=16"]).pipeline.batch_size == 16
-    assert load_run_config(None, ["pipeline.batch_size=16"]).train.batch_size == 16
-    with pytest.raises(ConfigError, match="set train.batch_size only"):
-        load_run_config(None, ["train.batch_size=16", "pipeline.batch_size=32"])
+    assert RunConfig(train=TrainConfig(batch_size=8)).pipeline.batch_size == 8
+    for overrides in (["pipeline.batch_size=16"], ["train.batch_size=16", "pipeline.batch_size=16"]):
+        with pytest.raises(ConfigError, match=r"pipeline\.batch_size .*set train\.batch_size instead") as error:
+            load_run_config(None, overrides)
+        assert "\n" not in str(error.value)
+    with pytest.raises(ConfigError, match="set train.batch_size instead"):
+        run_config_from_dict({"pipeline": {"batch_size": 64}})
+    with pytest.raises(ConfigError, match=r"valid keys: pipeline\.batch_tokens, pipeline\.bucketing") as error:
+        load_run_config(None, ["pipeline.typo=1"])
+    assert "pipeline.batch_size" not in str(error.value)
+
+
+def test_batch_size_in_a_config_file_is_an_error(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("pipeline:\n  batch_size: 32\n  max_length: 50\n")
+    with pytest.raises(ConfigError, match="set train.batch_size instead"):
+        load_run_config(path)
 
 
 # ----------------------------------------------------------------------------- data section
 def test_data_config_checks_dataset_pair_and_splits():
     with pytest.raises(ConfigError, match="is not one of .*multi30k"):
-        run_config_from_dict({"data": {"dataset": "europarl"}})
+        check_data_config(run_config_from_dict({"data": {"dataset": "europarl"}}).data)
     with pytest.raises(ConfigError, match=r"invalid language pair 'de-xx'.*en, de, fr, cs"):
-        run_config_from_dict({"data": {"pair": "de-xx"}})
+        check_data_config(run_config_from_dict({"data": {"pair": "de-xx"}}).data)
     with pytest.raises(ConfigError, match="has splits train, val, test_2016_flickr"):
-        run_config_from_dict({"data": {"test": "test2017"}})
+        check_data_config(run_config_from_dict({"data": {"test": "test2017"}}).data)
     with pytest.raises(ConfigError, match="needs pair"):
         run_config_from_dict({"data": {"dataset": "files", "train": "x.tsv"}})
-    assert DataConfig(dataset="anki-spa-eng", test="test").languages == ("es", "en")
-    assert DataConfig().pair_name == "de-en"
+    assert languages(DataConfig(dataset="anki-spa-eng", test="test")) == ("es", "en")
+    assert pair_name(DataConfig()) == "de-en"
+    assert languages(DataConfig(dataset="files", pair="xx-yy", train="t")) == ("xx", "yy")
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["data.dataset=europarl"], r"^data: dataset='europarl' is not one of .*multi30k"),
+    (["data.pair=de-xx"], r"^data: dataset 'multi30k': invalid language pair 'de-xx'"),
+    (["data.test=test2017"], r"^data: test='test2017': dataset 'multi30k' has splits"),
+])
+def test_the_data_check_runs_when_a_run_opens_and_before_the_directory_is_touched(tmp_path, overrides, message):
+    config = load_run_config("smoke", overrides)  # the config floor knows no registry
+    with pytest.raises(ConfigError, match=message) as error:
+        open_run(config, tmp_path / "run", log=None)
+    assert "\n" not in str(error.value)
+    assert not (tmp_path / "run").exists()
+    with pytest.raises(ConfigError, match=message):
+        prepare_data(config.data)
+
+
+def test_a_stored_run_with_a_data_section_the_registry_lacks_is_a_run_error(tmp_path):
+    write_run_config(tmp_path, SMOKE)
+    stored = (tmp_path / CONFIG_FILE).read_text()
+    (tmp_path / CONFIG_FILE).write_text(stored.replace("dataset: multi30k", "dataset: europarl"))
+    with pytest.raises(RunError, match="not a valid run configuration .*dataset='europarl' is not one of"):
+        read_run_config(tmp_path)
 
 
 def test_files_datasets_read_aligned_files_tables_and_tsv(tmp_path, monkeypatch):
@@ -234,6 +277,26 @@ def test_config_yaml_is_written_atomically_and_complete(tmp_path):
     text = path.read_text()
     assert text.startswith("# nmt run configuration") and "max_minutes: null" in text
     assert load_run_config(path) == SMOKE
+
+
+def _legacy_config_yaml(run_dir, config, pipeline_batch_size):
+    """config.yaml as earlier versions wrote it: with pipeline.batch_size."""
+    values = yaml.safe_load(dump_yaml(config))
+    values["pipeline"] = {"batch_size": pipeline_batch_size, **values["pipeline"]}
+    (run_dir / CONFIG_FILE).write_text(yaml.safe_dump(values, sort_keys=False))
+
+
+def test_a_run_stored_with_pipeline_batch_size_still_resumes(tmp_path):
+    _fake_run(tmp_path, state=RunState(epoch=1))
+    _legacy_config_yaml(tmp_path, SMOKE, SMOKE.train.batch_size)
+    assert read_run_config(tmp_path) == SMOKE
+    assert load_run_config(tmp_path / CONFIG_FILE, ["train.epochs=2"], stored=True).train.epochs == 2
+    assert run_status(tmp_path, load_run_config("smoke", ["train.epochs=2"])) == "resume"
+    with pytest.raises(ConfigError, match="set train.batch_size instead"):  # --set is never legacy
+        load_run_config(tmp_path / CONFIG_FILE, ["pipeline.batch_size=32"], stored=True)
+    _legacy_config_yaml(tmp_path, SMOKE, SMOKE.train.batch_size + 1)
+    with pytest.raises(RunError, match=r"pipeline\.batch_size=33 and train\.batch_size=32 differ"):
+        read_run_config(tmp_path)
 
 
 def test_best_scores_from_history(tmp_path):

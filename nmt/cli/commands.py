@@ -20,11 +20,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         stored = run_dir / runs.CONFIG_FILE
         if not stored.is_file():
             raise UsageError(f"--config is required: {run_dir} holds no run ({runs.CONFIG_FILE} not found)")
-        config = load_run_config(stored, args.overrides)
+        config = load_run_config(stored, args.overrides, stored=True)
     else:
         config = load_run_config(args.config, args.overrides)
     print(f"== run directory {run_dir}")
-    run = runs.open_run(config, run_dir)
+    run = runs.open_run(config, run_dir)  # checks config.data first: a bad dataset leaves run_dir alone
     if run.status == "continue":
         print(f"  continuing a finished run up to epoch {config.train.epochs}")
     result = runs.train_run(run, verbose=2 if args.quiet else "auto")
@@ -67,7 +67,7 @@ def _test_corpus(args: argparse.Namespace, config):
     """The test corpus named by ``--dataset/--pair/--split``, ``--src/--ref`` or the run's ``data.test``."""
     from nmt.config.base import config_from_dict, config_to_dict
     from nmt.config.data import DataConfig
-    from nmt.data import read_aligned
+    from nmt.data import check_data_config, languages, pair_name, read_aligned
     from nmt.runs.data import prepare_data
 
     if (args.src is None) != (args.ref is None):
@@ -75,7 +75,7 @@ def _test_corpus(args: argparse.Namespace, config):
     if args.src is not None:
         if args.dataset or args.split:
             raise UsageError("give either --src/--ref or --dataset/--split, not both")
-        langs = config.data.languages if config is not None else ("src", "ref")
+        langs = languages(config.data) if config is not None else ("src", "ref")
         if args.pair:
             langs = tuple(args.pair.split("-", 1)) if "-" in args.pair else langs
         return read_aligned(args.src, args.ref, langs[0], langs[1], name=args.src.name)
@@ -91,28 +91,29 @@ def _test_corpus(args: argparse.Namespace, config):
             raise UsageError("the run config has no data.test split: give --split (or --src/--ref)")
         if dataset == "files" and args.split:
             split = str(Path(args.split).resolve())
-        test = config_from_dict(DataConfig, {**config_to_dict(data), "pair": pair, "test": split}, where="data")
+        test = check_data_config(config_from_dict(DataConfig, {**config_to_dict(data), "pair": pair, "test": split},
+                                                  where="data"))
     else:
         dataset = args.dataset
         if args.split is None:
             raise UsageError(f"--dataset {dataset} needs --split")
         test = _data_config(dataset, args.pair, args.split)
-    if config is not None and test.languages != config.data.languages and dataset != "files":
-        raise UsageError(f"the model translates {config.data.pair_name}, the test set is {test.pair_name}")
+    if config is not None and dataset != "files" and languages(test) != languages(config.data):
+        raise UsageError(f"the model translates {pair_name(config.data)}, the test set is {pair_name(test)}")
     return prepare_data(test, splits=("test",))["test"]
 
 
 def _data_config(dataset: str, pair: str | None, split: str):
-    """A ``DataConfig`` whose ``test`` is ``split`` of a registered dataset (validated: pair, split)."""
+    """A ``DataConfig`` whose ``test`` is ``split`` of a registered dataset (checked: pair, split)."""
     from nmt.config.base import config_from_dict
     from nmt.config.data import DataConfig
-    from nmt.data import list_datasets, split_sizes
+    from nmt.data import check_data_config, list_datasets, split_sizes
 
     if dataset not in list_datasets():
         raise UsageError(f"--dataset {dataset!r} is not one of {', '.join(list_datasets())}")
     train = next(iter(split_sizes(dataset)))
-    return config_from_dict(DataConfig, {"dataset": dataset, "pair": pair, "train": train, "valid": None, "test": split},
-                            where="data")
+    return check_data_config(config_from_dict(
+        DataConfig, {"dataset": dataset, "pair": pair, "train": train, "valid": None, "test": split}, where="data"))
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -181,14 +182,15 @@ def cmd_plot_attention(args: argparse.Namespace) -> int:
 def cmd_info(args: argparse.Namespace) -> int:
     from nmt import runs
     from nmt.config.run import dump_yaml
+    from nmt.data import pair_name
 
-    info = runs.run_info(args.run_dir)
+    info = runs.run_info(args.run_dir)  # checks the stored data section against the registry
     config, state = info.config, info.state
     done = state.epoch if state else 0
     status = "finished" if info.finished else f"unfinished ({done} of {config.train.epochs} epochs completed)"
     data = config.data
     splits = ", ".join(f"{name}: {getattr(data, name)}" for name in ("train", "valid", "test") if getattr(data, name))
-    lines = [f"run directory: {info.run_dir} ({status})", f"data: {data.dataset} {data.pair_name} ({splits})"]
+    lines = [f"run directory: {info.run_dir} ({status})", f"data: {data.dataset} {pair_name(data)} ({splits})"]
     if info.vocab_sizes:
         lines.append(f"vocabulary: source {info.vocab_sizes[0]:,}, target {info.vocab_sizes[1]:,} "
                      f"({config.tokenizer.kind})")

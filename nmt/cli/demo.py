@@ -68,15 +68,16 @@ def run_demo(args: argparse.Namespace) -> dict[str, Path]:
 
     from nmt import runs
     from nmt.config.run import load_run_config
+    from nmt.data import check_data_config, pair_name
     from nmt.data.pipeline import length_report, make_dataset, padding_ratio
     from nmt.tokenizers import normalize
 
     config = load_run_config(args.config or ("smoke" if args.smoke else "demo"), args.overrides)
     run_dir: Path = args.run_dir or Path("runs/demo-smoke" if args.smoke else "runs/demo")
+    data = check_data_config(config.data)
     status = runs.run_status(run_dir, config)  # fails early on a mismatching run directory
-    data = config.data
 
-    print(f"== 1. {data.dataset} {data.pair_name} (run directory {run_dir}: {status} run)")
+    print(f"== 1. {data.dataset} {pair_name(data)} (run directory {run_dir}: {status} run)")
     corpora = runs.prepare_data(data, ("train", "valid", "test"), log=print)
     test = corpora.pop("test")
     limit = args.test_sentences or (100 if args.smoke else None)
@@ -164,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as error:
         if isinstance(error, user_errors()):
-            print(f"{PROG}.demo: error: {one_line(error)}", file=sys.stderr)
+            print(f"{PROG}.cli.demo: error: {one_line(error)}", file=sys.stderr)
             return USER_ERROR
         raise
     print(f"\n== Results ({(time.perf_counter() - start) / 60:.1f} minutes)")

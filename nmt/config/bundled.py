@@ -1,13 +1,24 @@
-"""The ready-made run configurations (``configs/*.yaml``), found by name: ``nmt train --config demo``."""
+"""The ready-made run configurations (``configs/*.yaml``), found by name: ``nmt train --config demo``.
+
+They are package data, ``nmt/config/recipes/*.yaml``, read through :mod:`importlib.resources`,
+so they are found the same way in a checkout, an editable install and a wheel installed
+anywhere (``--user``, ``--target``, a virtual environment). In the repository
+``nmt/config/recipes`` is a symbolic link to the top-level ``configs/`` folder, where the
+files live and are edited; a wheel build copies them into the package (setup.cfg,
+``[options.package_data]``).
+"""
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 from nmt.config.base import ConfigError
 
-#: The repository's ready-made configurations (``configs/*.yaml``), found by name.
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+#: The ready-made configurations, found by name. In a checkout or an editable install this
+#: is the repository's ``configs/`` (the link resolved); in an installed wheel, the
+#: package's own copy. ``nmt`` must be installed on a file system (not in a zip archive).
+CONFIG_DIR = Path(resources.files("nmt.config") / "recipes").resolve()
 
 
 def bundled_configs() -> tuple[str, ...]:
@@ -16,7 +27,7 @@ def bundled_configs() -> tuple[str, ...]:
 
 
 def resolve_config_path(name: str | Path) -> Path:
-    """A config file path: ``name`` itself when it exists, else ``configs/NAME[.yaml]`` of the repository.
+    """A config file path: ``name`` itself when it exists, else the bundled ``NAME[.yaml]`` (:data:`CONFIG_DIR`).
 
     Raises:
         ConfigError: neither exists (the message lists the bundled configs).

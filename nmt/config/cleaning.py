@@ -5,12 +5,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from nmt.config.base import ConfigError, validate_literals
+from nmt.config.base import check_fields, check_number, check_positive_int
 
 
 @dataclasses.dataclass(frozen=True)
 class CleaningConfig:
-    """What :func:`clean` does, in this order.
+    """What :func:`nmt.data.cleaning.clean` does, in this order.
 
     Attributes:
         normalization: Unicode normal form applied to both sides (``"none"`` keeps text as is).
@@ -28,8 +28,6 @@ class CleaningConfig:
     deduplicate: bool = False
 
     def __post_init__(self) -> None:
-        validate_literals(self)
-        if self.max_length is not None and self.max_length < 1:
-            raise ConfigError(f"max_length must be >= 1, got {self.max_length}")
-        if self.max_ratio is not None and self.max_ratio < 1:
-            raise ConfigError(f"max_ratio must be >= 1, got {self.max_ratio}")
+        check_fields(self)
+        check_positive_int("max_length", self.max_length, optional=True)
+        check_number("max_ratio", self.max_ratio, at_least=1, optional=True)

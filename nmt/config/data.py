@@ -1,14 +1,18 @@
-"""Which sentence pairs a run trains, validates and tests on (``data.*`` keys)."""
+"""Which sentence pairs a run trains, validates and tests on (``data.*`` keys).
+
+:class:`DataConfig` checks what needs no dataset registry (types, positive counts, the
+``files`` pair and columns). Whether a registered dataset exists and has the pair and
+splits asked for is checked by :func:`nmt.data.datasets.check_data_config` when a run
+opens or its data is read; :func:`nmt.data.datasets.languages` resolves the default pair.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Literal
 
-from nmt.config.base import ConfigError, validate_literals
+from nmt.config.base import ConfigError, check_fields, check_non_negative_int, check_positive_int
 from nmt.config.cleaning import CleaningConfig
-from nmt.data.datasets import list_datasets, parse_pair
-from nmt.data.registry import get_dataset
 
 #: ``data.dataset`` value for corpora read from your own files.
 FILES = "files"
@@ -25,6 +29,7 @@ class DataConfig:
     Attributes:
         dataset: a registered dataset (``multi30k``, ``anki-spa-eng``; see
             :func:`nmt.data.list_datasets`), or ``files`` for your own files.
+            Checked against the registry by :func:`nmt.data.datasets.check_data_config`.
         pair: ``source-target`` language codes (``de-en``); ``None`` is the dataset's
             default pair. Required for ``files`` (any two different codes).
         train, valid, test: split names of a registered dataset (``valid`` and ``test``
@@ -57,43 +62,19 @@ class DataConfig:
     cleaning: CleaningConfig = dataclasses.field(default_factory=CleaningConfig)
 
     def __post_init__(self) -> None:
-        validate_literals(self)
+        check_fields(self)
         for name in ("max_train_pairs", "max_valid_pairs"):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                raise ConfigError(f"{name}={value!r} must be a positive integer or null")
-        if self.dataset == FILES:
-            if self.pair is None:
-                raise ConfigError("dataset 'files' needs pair: 'source-target' language codes (e.g. de-en)")
-            langs = self.pair.split("-")
-            if len(langs) != 2 or not all(langs) or langs[0] == langs[1]:
-                raise ConfigError(f"pair={self.pair!r} must be 'source-target', two different language codes")
-            if not self.train:
-                raise ConfigError("dataset 'files' needs train: a path")
-            if self.format == "tsv":
-                for name in ("source_column", "target_column"):
-                    value = getattr(self, name)
-                    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-                        raise ConfigError(f"{name}={value!r} must be a column index (0, 1, ...) for format 'tsv'")
-            return
-        if self.dataset not in list_datasets():
-            raise ConfigError(f"dataset={self.dataset!r} is not one of {', '.join(list_datasets())}, {FILES}")
-        parse_pair(self.dataset, self.pair)  # DatasetError (a ValueError) names the valid languages
-        splits = get_dataset(self.dataset).splits
-        for name in ("train", "valid", "test"):
-            split = getattr(self, name)
-            if split is not None and split not in splits:
-                raise ConfigError(f"{name}={split!r}: dataset {self.dataset!r} has splits {', '.join(splits)}")
-
-    @property
-    def languages(self) -> tuple[str, str]:
-        """``(source, target)`` language codes."""
-        if self.dataset == FILES:
-            src, tgt = self.pair.split("-")
-            return src, tgt
-        return parse_pair(self.dataset, self.pair)
-
-    @property
-    def pair_name(self) -> str:
-        """``"de-en"``."""
-        return "-".join(self.languages)
+            check_positive_int(name, getattr(self, name), optional=True)
+        if self.dataset != FILES:
+            return  # the registry's part: nmt.data.datasets.check_data_config
+        if self.pair is None:
+            raise ConfigError("dataset 'files' needs pair: 'source-target' language codes (e.g. de-en)")
+        langs = self.pair.split("-")
+        if len(langs) != 2 or not all(langs) or langs[0] == langs[1]:
+            raise ConfigError(f"pair={self.pair!r} must be 'source-target', two different language codes")
+        if not self.train:
+            raise ConfigError("dataset 'files' needs train: a path")
+        if self.format == "tsv":
+            for name in ("source_column", "target_column"):
+                check_non_negative_int(name, getattr(self, name), optional=True,
+                                       note="a column index for format 'tsv'")

@@ -8,17 +8,15 @@ stores it beside the model and lets every ``translate`` call override a field.
 from __future__ import annotations
 
 import dataclasses
-import math
 
-from nmt.config.base import ConfigError
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+from nmt.config.base import (
+    ConfigError,
+    check_fields,
+    check_int,
+    check_non_negative_int,
+    check_non_negative_number,
+    check_positive_int,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,19 +53,12 @@ class DecodeConfig:
     replace_unknown: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("beam_size", "max_input_length", "batch_size"):
-            value = getattr(self, name)
-            if not _is_int(value) or value < 1:
-                raise ConfigError(f"{name}={value!r} must be a positive integer")
-        if self.max_input_length < 2:
-            raise ConfigError(f"max_input_length={self.max_input_length!r} must be >= 2 (one token and END)")
+        check_fields(self)
+        for name in ("beam_size", "batch_size"):
+            check_positive_int(name, getattr(self, name))
+        check_int("max_input_length", self.max_input_length, minimum=2, note="one token and END")
         for name in ("length_penalty", "coverage_penalty", "max_length_a"):
-            value = getattr(self, name)
-            if not _is_number(value) or value < 0:
-                raise ConfigError(f"{name}={value!r} must be a non-negative number")
-        if not _is_int(self.max_length_b) or self.max_length_b < 0:
-            raise ConfigError(f"max_length_b={self.max_length_b!r} must be a non-negative integer")
+            check_non_negative_number(name, getattr(self, name))
+        check_non_negative_int("max_length_b", self.max_length_b)
         if self.max_length_a == 0 and self.max_length_b == 0:
             raise ConfigError("max_length_a=0 and max_length_b=0 allow no output token")
-        if not isinstance(self.replace_unknown, bool):
-            raise ConfigError(f"replace_unknown={self.replace_unknown!r} must be true or false")

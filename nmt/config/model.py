@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import dataclasses
+import typing
 from typing import Literal
 
-from nmt.config.base import ConfigError, check_bool, check_positive_int, check_rate, validate_literals
+from nmt.config.base import ConfigError, check_fields, check_positive_int, check_rate
 
 CellName = Literal["rnn", "lstm", "gru"]
 
 
-AttentionName = Literal["none", "context", "dot", "bilinear", "additive"]
+#: Attention kinds that compute a context per target position and so produce Luong's
+#: attentional output h~ = tanh(W_c [c; h]) (the only ones input feeding can feed).
+ScoredAttention = Literal["dot", "bilinear", "additive"]
+
+
+AttentionName = Literal["none", "context", ScoredAttention]
 
 
 #: Token embedding initializations (see :mod:`nmt.models.embedding`).
 EmbeddingInit = Literal["scaled_normal", "uniform"]
 
 
-#: Attention kinds that compute a context per target position and so produce Luong's
-#: attentional output h~ = tanh(W_c [c; h]) (the only ones input feeding can feed).
-SCORED_ATTENTIONS = ("dot", "bilinear", "additive")
+#: The names of :data:`ScoredAttention`.
+SCORED_ATTENTIONS: tuple[str, ...] = typing.get_args(ScoredAttention)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,9 +36,8 @@ class ModelConfig:
         units: size of each encoder recurrent layer (per direction).
         embedding_dim: size of the source and target token embeddings.
         embedding_init: ``scaled_normal`` (N(0, 1/E) table read times ``sqrt(E)``,
-            the default) or ``uniform`` (Keras's U(-0.05, 0.05), read unscaled;
-            slower to learn on the Multi30k recipe and can collapse into a
-            source-blind language model; see :mod:`nmt.models.embedding`).
+            the default) or ``uniform`` (Keras's U(-0.05, 0.05), read unscaled);
+            see :mod:`nmt.models.embedding`.
         layers: number of stacked encoder layers.
         bidirectional: whether every encoder layer reads the source both ways.
         bidirectional_merge: how the two directions' outputs (and, for
@@ -80,14 +84,11 @@ class ModelConfig:
     decoder_units: int | None = None
 
     def __post_init__(self) -> None:
-        validate_literals(self)
+        check_fields(self)
         for name in ("units", "embedding_dim", "layers"):
             check_positive_int(name, getattr(self, name))
         for name in ("decoder_layers", "decoder_units"):
-            if getattr(self, name) is not None:
-                check_positive_int(name, getattr(self, name))
-        for name in ("bidirectional", "layer_norm", "residual", "input_feeding", "tie_embeddings"):
-            check_bool(name, getattr(self, name))
+            check_positive_int(name, getattr(self, name), optional=True)
         check_rate("dropout", self.dropout)
         check_rate("recurrent_dropout", self.recurrent_dropout)
         if self.input_feeding and self.attention not in SCORED_ATTENTIONS:

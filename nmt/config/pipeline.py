@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import dataclasses
 
-from nmt.config.base import ConfigError
+from nmt.config.base import NOT_A_KEY, ConfigError, check_fields, check_int, check_positive_int
 
 
 @dataclasses.dataclass(frozen=True)
 class PipelineConfig:
-    """How pairs become batches.
+    """How pairs become batches (:func:`nmt.data.pipeline.make_dataset`).
 
     Attributes:
-        batch_size: sentences per batch (when ``batch_tokens`` is None).
+        batch_size: sentences per batch (when ``batch_tokens`` is None). Set in code,
+            not a key of config mappings (:data:`nmt.config.base.NOT_A_KEY`): a run's
+            batch size is ``train.batch_size``, which :class:`nmt.config.run.RunConfig`
+            copies here.
         batch_tokens: if set, batches hold as many sentences as fit this many
             tokens, counted as ``batch rows * max(src_len, tgt_len)`` (padding included).
         max_length: pairs whose source (with END) or target (with START) is longer
             than this many tokens are dropped and counted; None keeps everything.
-        bucketing: sort by length within pools (see module docstring).
+        bucketing: sort by length within pools (see :mod:`nmt.data.pipeline`).
         pool_batches: batches per sorting pool.
         shuffle: shuffle examples and batches (training); off for evaluation.
         shuffle_buffer: examples in the shuffle buffer.
@@ -26,7 +29,7 @@ class PipelineConfig:
         tokenize_batch: sentences tokenized per vectorized call.
     """
 
-    batch_size: int = 64
+    batch_size: int = dataclasses.field(default=64, metadata=NOT_A_KEY)
     batch_tokens: int | None = None
     max_length: int | None = 100
     bucketing: bool = True
@@ -38,15 +41,10 @@ class PipelineConfig:
     tokenize_batch: int = 256
 
     def __post_init__(self) -> None:
+        check_fields(self)
         for name in ("batch_size", "pool_batches", "shuffle_buffer", "tokenize_batch"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.max_length is not None and self.max_length < 2:
-            raise ConfigError(f"max_length must be >= 2 (room for START/END), got {self.max_length}")
-        if self.batch_tokens is not None:
-            if self.batch_tokens < 1:
-                raise ConfigError(f"batch_tokens must be >= 1, got {self.batch_tokens}")
-            if self.max_length is not None and self.batch_tokens < self.max_length:
-                raise ConfigError(
-                    f"batch_tokens={self.batch_tokens} cannot hold one pair of max_length={self.max_length}"
-                )
+            check_positive_int(name, getattr(self, name))
+        check_positive_int("batch_tokens", self.batch_tokens, optional=True)
+        check_int("max_length", self.max_length, minimum=2, optional=True, note="room for START/END")
+        if self.batch_tokens is not None and self.max_length is not None and self.batch_tokens < self.max_length:
+            raise ConfigError(f"batch_tokens={self.batch_tokens} cannot hold one pair of max_length={self.max_length}")

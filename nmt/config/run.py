@@ -4,16 +4,18 @@ A run configuration file has up to six sections, each mapped onto a frozen, vali
 dataclass by :func:`nmt.config.base.config_from_dict` (unknown keys are errors that list
 the valid ones)::
 
-    data:       {dataset: multi30k, pair: de-en, test: test_2016_flickr}   # DataConfig
-    tokenizer:  {kind: sentencepiece, vocab_size: 8000}        # nmt.tokenizers.TokenizerConfig
-    pipeline:   {max_length: 100}                              # nmt.data.pipeline.PipelineConfig
+    data:       {dataset: multi30k, pair: de-en, test: test_2016_flickr}   # nmt.config.data.DataConfig
+    tokenizer:  {kind: sentencepiece, vocab_size: 8000}        # nmt.config.tokenizer.TokenizerConfig
+    pipeline:   {max_length: 100}                              # nmt.config.pipeline.PipelineConfig
     model:      {cell: gru, units: 256, attention: bilinear}   # nmt.config.model.ModelConfig
-    train:      {epochs: 10, batch_size: 64}                   # nmt.config.model.TrainConfig
+    train:      {epochs: 10, batch_size: 64}                   # nmt.config.train.TrainConfig
     decode:     {beam_size: 5}                                 # nmt.config.decode.DecodeConfig
 
-Missing sections and keys take the dataclasses' defaults. ``train.batch_size`` and
-``pipeline.batch_size`` are one setting: give either (``train.batch_size`` is the
-documented one); giving both with different values is an error.
+Missing sections and keys take the dataclasses' defaults. The batch size has one
+home, ``train.batch_size``: :class:`RunConfig` copies it into ``pipeline`` (so
+``config.pipeline`` goes to :func:`nmt.data.pipeline.make_dataset` as it is), and
+``pipeline.batch_size`` is not a key of a run configuration (an error that says to
+set ``train.batch_size``), nor of the ``config.yaml`` written for a run.
 
 ``--set section.key=value`` overrides (``model.cell=lstm``, ``data.cleaning.max_length=50``)
 are applied to the mapping before validation; the value is parsed as YAML
@@ -35,7 +37,7 @@ from typing import Any
 
 import yaml
 
-from nmt.config.base import ConfigError, config_from_dict, config_to_dict
+from nmt.config.base import ConfigError, check_fields, config_from_dict, config_to_dict
 from nmt.config.bundled import resolve_config_path
 from nmt.config.data import FILES, DataConfig
 from nmt.config.decode import DecodeConfig
@@ -48,11 +50,17 @@ from nmt.config.train import TrainConfig
 RESUMABLE_KEYS = ("train.epochs", "train.max_minutes")
 
 
+#: ``PipelineConfig.batch_size`` in a run: set by ``train.batch_size``, never a key of its own.
+_BATCH_SIZE, _BATCH_SIZE_HOME = "pipeline.batch_size", "train.batch_size"
 
 
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
-    """Everything that defines a run; written to ``RUN_DIR/config.yaml`` by :mod:`nmt.runs`."""
+    """Everything that defines a run; written to ``RUN_DIR/config.yaml`` by :mod:`nmt.runs`.
+
+    ``pipeline.batch_size`` is always ``train.batch_size``: construction copies it
+    over whatever ``pipeline`` holds (the pipeline section has no batch size of its own).
+    """
 
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     tokenizer: TokenizerConfig = dataclasses.field(default_factory=TokenizerConfig)
@@ -62,9 +70,10 @@ class RunConfig:
     decode: DecodeConfig = dataclasses.field(default_factory=DecodeConfig)
 
     def __post_init__(self) -> None:
+        check_fields(self)
         if self.pipeline.batch_size != self.train.batch_size:
-            raise ConfigError(f"pipeline.batch_size={self.pipeline.batch_size} and train.batch_size="
-                              f"{self.train.batch_size} differ; set train.batch_size only")
+            pipeline = dataclasses.replace(self.pipeline, batch_size=self.train.batch_size)
+            object.__setattr__(self, "pipeline", pipeline)
 
 
 # ----------------------------------------------------------------------------- YAML
@@ -160,30 +169,21 @@ def _deep_copy(values: Mapping[str, Any]) -> dict[str, Any]:
 def run_config_from_dict(values: Mapping[str, Any], *, base_dir: str | Path | None = None) -> RunConfig:
     """Validates ``values`` (sections -> keys -> values) into a :class:`RunConfig`.
 
-    Fills ``pipeline.batch_size`` from ``train.batch_size`` (or the other way round)
-    when only one is given, and resolves relative ``files`` paths against
-    ``base_dir`` (default: the current directory).
+    Resolves relative ``files`` paths against ``base_dir`` (default: the current
+    directory). Whether a registered dataset has the pair and splits asked for is
+    checked later, by :func:`nmt.data.datasets.check_data_config` when the run opens.
 
     Raises:
-        ConfigError: unknown sections or keys (listing the valid ones), wrong types, bad values.
+        ConfigError: unknown sections or keys (listing the valid ones), wrong types, bad
+            values, ``pipeline.batch_size`` (the batch size is ``train.batch_size``).
     """
     if not isinstance(values, Mapping):
         raise ConfigError(f"a run configuration is a mapping of sections, not {type(values).__name__}")
-    values = _deep_copy(values)
-    for section in ("train", "pipeline"):
-        if values.get(section) is None:  # absent, or an empty section in YAML
-            values[section] = {}
-    train, pipeline = values["train"], values["pipeline"]
-    if isinstance(train, dict) and isinstance(pipeline, dict):
-        if "batch_size" in train and "batch_size" not in pipeline:
-            pipeline["batch_size"] = train["batch_size"]
-        elif "batch_size" in pipeline and "batch_size" not in train:
-            train["batch_size"] = pipeline["batch_size"]
-        elif "batch_size" not in train:
-            pipeline["batch_size"] = TrainConfig.batch_size
-    for section, value in list(values.items()):
-        if value is None:
-            values[section] = {}
+    values = {section: {} if value is None else value  # None: an empty section in YAML
+              for section, value in _deep_copy(values).items()}
+    if isinstance(values.get("pipeline"), Mapping) and "batch_size" in values["pipeline"]:
+        raise ConfigError(f"{_BATCH_SIZE} is not a setting of its own: the batch size of a run is "
+                          f"{_BATCH_SIZE_HOME}; set {_BATCH_SIZE_HOME} instead")
     config = config_from_dict(RunConfig, values)
     return resolve_paths(config, base_dir)
 
@@ -203,19 +203,44 @@ def resolve_paths(config: RunConfig, base_dir: str | Path | None = None) -> RunC
 
 
 def load_run_config(path: str | Path | None = None, overrides: Sequence[str] = (), *,
-                    base: Mapping[str, Any] | None = None) -> RunConfig:
+                    base: Mapping[str, Any] | None = None, stored: bool = False) -> RunConfig:
     """The run configuration of a YAML file (or of ``base``, or the defaults) with ``overrides``.
 
     Args:
         path: a YAML config file; ``None`` starts from ``base`` (or all defaults).
         overrides: ``SECTION.KEY=VALUE`` strings, applied in order.
-        base: a mapping to start from when ``path`` is None (a stored ``config.yaml``).
+        base: a mapping to start from when ``path`` is None.
+        stored: ``path`` (or ``base``) is the ``config.yaml`` of a run directory, perhaps
+            written by an earlier version of nmt: see :func:`upgrade_stored_config`.
+            ``overrides`` are checked like any others.
 
     Raises:
         ConfigError: one line naming the file, key or value at fault.
     """
     values = read_yaml(resolve_config_path(path)) if path is not None else dict(base or {})
+    if stored:
+        values = upgrade_stored_config(values)
     return run_config_from_dict(apply_overrides(values, overrides))
+
+
+def upgrade_stored_config(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored ``config.yaml`` mapping in today's keys, so runs of earlier versions resume.
+
+    Earlier versions wrote ``pipeline.batch_size`` (always equal to ``train.batch_size``,
+    the one setting now): it is dropped when it equals ``train.batch_size``.
+
+    Raises:
+        ConfigError: ``pipeline.batch_size`` differs from ``train.batch_size``.
+    """
+    values = _deep_copy(values)
+    pipeline, train = values.get("pipeline"), values.get("train")
+    if isinstance(pipeline, dict) and "batch_size" in pipeline:
+        batch_size = pipeline.pop("batch_size")
+        expected = (train if isinstance(train, dict) else {}).get("batch_size", TrainConfig.batch_size)
+        if batch_size != expected:
+            raise ConfigError(f"{_BATCH_SIZE}={batch_size!r} and {_BATCH_SIZE_HOME}={expected!r} differ; "
+                              f"remove {_BATCH_SIZE} (the batch size of a run is {_BATCH_SIZE_HOME})")
+    return values
 
 
 # ----------------------------------------------------------------------------- comparison

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from nmt.config.base import ConfigError, validate_literals
+from nmt.config.base import ConfigError, check_fields, check_int, check_number, check_positive_int
 
 #: The ids 0-3 are reserved for [PAD], [UNK], [START], [END]; a vocabulary needs more.
 NUM_SPECIAL_TOKENS = 4
@@ -54,21 +54,11 @@ class TokenizerConfig:
     max_train_sentences: int | None = None
 
     def __post_init__(self) -> None:
-        validate_literals(self)
-        for name in ("lowercase", "joint", "byte_fallback"):
-            if not isinstance(getattr(self, name), bool):
-                raise ConfigError(f"{name}={getattr(self, name)!r} must be true or false")
-        if not isinstance(self.vocab_size, int) or isinstance(self.vocab_size, bool):
-            raise ConfigError(f"vocab_size={self.vocab_size!r} must be an integer")
+        check_fields(self)
         smallest = NUM_SPECIAL_TOKENS + 1 + (NUM_BYTE_PIECES if self.byte_fallback else 0)
-        if self.vocab_size < smallest:
-            raise ConfigError(f"vocab_size={self.vocab_size} must be at least {smallest} "
-                              f"(4 special ids{' + 256 byte pieces' if self.byte_fallback else ''} + 1)")
-        if not 0.0 < self.character_coverage <= 1.0:
-            raise ConfigError(f"character_coverage={self.character_coverage!r} must be in (0, 1]")
+        check_int("vocab_size", self.vocab_size, minimum=smallest,
+                  note=f"4 special ids{' + 256 byte pieces' if self.byte_fallback else ''} + 1")
+        check_number("character_coverage", self.character_coverage, above=0, at_most=1)
         if self.byte_fallback and self.kind != "sentencepiece":
             raise ConfigError(f"byte_fallback=True needs kind='sentencepiece', not {self.kind!r}")
-        if self.max_train_sentences is not None and (
-            not isinstance(self.max_train_sentences, int) or self.max_train_sentences < 1
-        ):
-            raise ConfigError(f"max_train_sentences={self.max_train_sentences!r} must be None or >= 1")
+        check_positive_int("max_train_sentences", self.max_train_sentences, optional=True)

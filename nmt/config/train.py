@@ -5,7 +5,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from nmt.config.base import ConfigError, check_bool, check_positive_int, check_rate, validate_literals
+from nmt.config.base import (
+    check_fields,
+    check_non_negative_int,
+    check_number,
+    check_positive_int,
+    check_positive_number,
+    check_rate,
+)
 
 Schedule = Literal["constant", "warmup_inverse_sqrt", "warmup_exponential", "plateau"]
 
@@ -19,7 +26,8 @@ class TrainConfig:
 
     Attributes:
         epochs: maximum number of epochs.
-        batch_size: sentence pairs per batch (read by the data pipeline).
+        batch_size: sentence pairs per batch: the one batch-size setting of a run
+            (:class:`nmt.config.run.RunConfig` copies it into ``pipeline``).
         steps_per_epoch: bound on the batches per epoch; ``None`` reads the whole
             training set each epoch.
         learning_rate: peak (or constant) Adam learning rate.
@@ -80,37 +88,17 @@ class TrainConfig:
     max_minutes: float | None = None
 
     def __post_init__(self) -> None:
-        validate_literals(self)
+        check_fields(self)
         for name in ("epochs", "batch_size", "decay_steps", "plateau_patience", "keep_checkpoints",
                      "steps_per_execution"):
             check_positive_int(name, getattr(self, name))
         for name in ("steps_per_epoch", "early_stopping_patience"):
-            if getattr(self, name) is not None:
-                check_positive_int(name, getattr(self, name))
-        if isinstance(self.warmup_steps, bool) or not isinstance(self.warmup_steps, int) or self.warmup_steps < 0:
-            raise ConfigError(f"warmup_steps={self.warmup_steps!r} must be a non-negative integer")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
-            raise ConfigError(f"seed={self.seed!r} must be an integer")
+            check_positive_int(name, getattr(self, name), optional=True)
+        check_non_negative_int("warmup_steps", self.warmup_steps)
         for name in ("learning_rate", "min_learning_rate"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise ConfigError(f"{name}={value!r} must be a positive number")
+            check_positive_number(name, getattr(self, name))
         check_rate("label_smoothing", self.label_smoothing)
         for name in ("decay_rate", "plateau_factor"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
-                raise ConfigError(f"{name}={value!r} must be a number in (0, 1)")
-        if self.clip_norm is not None and (
-            isinstance(self.clip_norm, bool)
-            or not isinstance(self.clip_norm, (int, float))
-            or self.clip_norm <= 0
-        ):
-            raise ConfigError(f"clip_norm={self.clip_norm!r} must be a positive number or null")
-        for name in ("deterministic", "jit_compile", "tensorboard"):
-            check_bool(name, getattr(self, name))
-        if self.max_minutes is not None and (
-            isinstance(self.max_minutes, bool)
-            or not isinstance(self.max_minutes, (int, float))
-            or not self.max_minutes > 0
-        ):
-            raise ConfigError(f"max_minutes={self.max_minutes!r} must be a positive number or null")
+            check_number(name, getattr(self, name), above=0, below=1)
+        for name in ("clip_norm", "max_minutes"):
+            check_positive_number(name, getattr(self, name), optional=True)

@@ -1,9 +1,18 @@
-"""Parallel corpora: the corpus value, readers, cleaning and named datasets."""
+"""Parallel corpora: the corpus value, readers, cleaning, named datasets and the registry checks of ``data``."""
 
 from nmt.config.cleaning import CleaningConfig
 from nmt.data.cleaning import CleaningReport, clean
 from nmt.data.corpus import ParallelCorpus
-from nmt.data.datasets import dataset_info, list_datasets, load_dataset, split_indices, split_sizes
+from nmt.data.datasets import (
+    check_data_config,
+    dataset_info,
+    languages,
+    list_datasets,
+    load_dataset,
+    pair_name,
+    split_indices,
+    split_sizes,
+)
 from nmt.data.download import DownloadError, default_cache_dir, fetch
 from nmt.data.readers import (
     CorpusError,
@@ -31,6 +40,7 @@ __all__ = [
     "DownloadError",
     "FileInfo",
     "ParallelCorpus",
+    "check_data_config",
     "clean",
     "dataset_info",
     "default_cache_dir",
@@ -40,8 +50,10 @@ __all__ = [
     "iter_lines",
     "iter_table",
     "iter_tsv",
+    "languages",
     "list_datasets",
     "load_dataset",
+    "pair_name",
     "read_aligned",
     "read_table",
     "read_tsv",

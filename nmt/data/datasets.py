@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nmt.config.base import ConfigError
+from nmt.config.data import FILES, DataConfig
 from nmt.data import registry
 from nmt.data.corpus import ParallelCorpus
 from nmt.data.download import PathLike, fetch
@@ -67,6 +69,51 @@ def parse_pair(name: str, pair: str | Sequence[str] | None = None) -> tuple[str,
             f"{'-'.join(info.default_pair)!r})"
         )
     return langs
+
+
+def check_data_config(data: DataConfig) -> DataConfig:
+    """Checks ``data`` against the dataset registry; returns it unchanged.
+
+    The checks :class:`~nmt.config.data.DataConfig` cannot make itself: a registered
+    ``dataset``, a ``pair`` of two of its languages, ``train``/``valid``/``test`` among its
+    splits (``files`` passes). Run wherever a user's ``data`` section is used: when a
+    run opens, when its data is read, when a stored run is read, for ``nmt evaluate``.
+
+    Raises:
+        ConfigError: one line ``data: ...`` naming the key and listing the valid values.
+    """
+    if data.dataset == FILES:
+        return data
+    names = list_datasets()
+    if data.dataset not in names:
+        raise ConfigError(f"data: dataset={data.dataset!r} is not one of {', '.join(names)}, {FILES}")
+    try:
+        parse_pair(data.dataset, data.pair)
+    except DatasetError as error:
+        raise ConfigError(f"data: {error}") from None
+    splits = registry.get_dataset(data.dataset).splits
+    for name in ("train", "valid", "test"):
+        split = getattr(data, name)
+        if split is not None and split not in splits:
+            raise ConfigError(f"data: {name}={split!r}: dataset {data.dataset!r} has splits {', '.join(splits)}")
+    return data
+
+
+def languages(data: DataConfig) -> tuple[str, str]:
+    """``(source, target)`` language codes of ``data``: its ``pair``, or the dataset's default pair.
+
+    Raises:
+        DatasetError: an unknown dataset or pair (:func:`check_data_config` says it in config terms).
+    """
+    if data.dataset == FILES:
+        src, tgt = data.pair.split("-")
+        return src, tgt
+    return parse_pair(data.dataset, data.pair)
+
+
+def pair_name(data: DataConfig) -> str:
+    """``"de-en"``: the :func:`languages` of ``data`` joined."""
+    return "-".join(languages(data))
 
 
 def split_indices(

@@ -1,7 +1,7 @@
 """The dataset registry: named datasets, their files, upstream URLs and checksums.
 
-The registry is one JSON file, ``data/registry.json`` at the repository root
-(installed as ``<sys.prefix>/share/nmt/registry.json`` by a wheel). This module
+The registry is one JSON file, ``data/registry.json`` at the repository root,
+shipped as package data ``nmt/data/registry.json`` (see :func:`registry_candidates`). This module
 turns it into frozen dataclasses and is the one place that resolves a dataset
 name or a file's relative path to its description; ``nmt.data.download`` fetches
 the files and ``nmt.data.datasets`` reads them.
@@ -14,6 +14,7 @@ import functools
 import json
 import sys
 from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
@@ -206,14 +207,18 @@ class Registry:
 
 
 def registry_candidates() -> tuple[Path, ...]:
-    """Where ``registry.json`` is looked for, in order.
+    """Where ``registry.json`` is looked for, in order (:func:`load_registry` also takes a path).
 
-    First ``data/registry.json`` at the root of the source tree this module is in
-    (a checkout or an editable install), then ``<sys.prefix>/share/nmt/registry.json``
-    (installed by a wheel through ``[options.data_files]``).
+    First the package data ``nmt/data/registry.json``, found through
+    :mod:`importlib.resources`, so wherever the package is installed (a virtual
+    environment, ``--user``, ``--target``). In a checkout or an editable install that file
+    is a symbolic link to ``data/registry.json`` at the repository root, and the path is
+    given resolved, so it names the file people edit. Then, for an install by an older
+    wheel, which put it outside the package through ``[options.data_files]``,
+    ``<sys.prefix>/share/nmt/registry.json``.
     """
     return (
-        Path(__file__).resolve().parents[2] / "data" / "registry.json",
+        Path(resources.files("nmt.data") / "registry.json").resolve(),
         Path(sys.prefix) / "share" / "nmt" / "registry.json",
     )
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from nmt.config.data import FILES, TABLE_SUFFIXES, DataConfig
 from nmt.data import CleaningReport, ParallelCorpus, clean, load_dataset, read_aligned, read_table, read_tsv
+from nmt.data.datasets import check_data_config, languages
 from nmt.data.readers import CorpusError
 from nmt.fileutils import atomic_directory
 from nmt.runs.layout import SOURCE_TOKENIZER, TARGET_TOKENIZER, Log
@@ -19,12 +20,16 @@ def prepare_data(data: DataConfig, splits: Iterable[str] = ("train", "valid"),
                  log: Log | None = None) -> dict[str, ParallelCorpus]:
     """The corpora of ``data``'s splits (``"train"``, ``"valid"``, ``"test"``; ``null`` splits are left out).
 
-    ``max_train_pairs``/``max_valid_pairs`` take the first pairs, then the training
-    pairs are cleaned with ``data.cleaning`` (the report goes to ``log``).
+    ``data`` is checked against the dataset registry first
+    (:func:`nmt.data.datasets.check_data_config`). ``max_train_pairs``/``max_valid_pairs``
+    take the first pairs, then the training pairs are cleaned with ``data.cleaning``
+    (the report goes to ``log``).
 
     Raises:
+        ConfigError: a dataset, pair or split the registry lacks.
         DatasetError, CorpusError, DownloadError: the data cannot be read.
     """
+    check_data_config(data)
     corpora = {}
     for split in splits:
         where = getattr(data, split)
@@ -48,7 +53,7 @@ def prepare_data(data: DataConfig, splits: Iterable[str] = ("train", "valid"),
 def _read_split(data: DataConfig, where: str) -> ParallelCorpus:
     if data.dataset != FILES:
         return load_dataset(data.dataset, data.pair, where)
-    src, tgt = data.languages
+    src, tgt = languages(data)
     path = Path(where)
     suffixes = [s for s in path.suffixes if s != ".gz"]
     fmt = data.format

@@ -46,7 +46,8 @@ from pathlib import Path
 from typing import Literal
 
 from nmt.config.base import ConfigError, config_to_dict
-from nmt.config.run import RunConfig, config_differences, dump_yaml, flatten, read_yaml, run_config_from_dict
+from nmt.config.run import RunConfig, config_differences, dump_yaml, flatten, load_run_config
+from nmt.data.datasets import check_data_config
 from nmt.fileutils import atomic_write
 from nmt.training.loop import RunState
 from nmt.translate.translator import SETTINGS_FILE
@@ -89,12 +90,21 @@ def stderr_log(message: str) -> None:
 
 # ----------------------------------------------------------------------------- config.yaml
 def read_run_config(run_dir: str | Path) -> RunConfig | None:
-    """The stored configuration of a run directory, or None when it has no ``config.yaml``."""
+    """The stored configuration of a run directory, or None when it has no ``config.yaml``.
+
+    Read with :func:`nmt.config.run.load_run_config` ``stored=True`` (so runs written by
+    earlier versions keep resuming); its data section is checked against the dataset registry.
+
+    Raises:
+        RunError: the file is not a valid run configuration (the message says why).
+    """
     path = Path(run_dir) / CONFIG_FILE
     if not path.is_file():
         return None
     try:
-        return run_config_from_dict(read_yaml(path))
+        config = load_run_config(path, stored=True)
+        check_data_config(config.data)
+        return config
     except ConfigError as error:
         raise RunError(f"{path} is not a valid run configuration for this version of nmt: {error}") from None
 

@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from nmt.config.run import RunConfig
 from nmt.data import ParallelCorpus
+from nmt.data.datasets import check_data_config
 from nmt.data.pipeline import make_dataset
 from nmt.models.seq2seq import Seq2Seq
 from nmt.runs.data import build_tokenizers, load_tokenizers, prepare_data
@@ -55,8 +56,10 @@ class Run:
 
 def open_run(config: RunConfig, run_dir: str | Path, *, allow_finished: bool = False,
              corpora: dict[str, ParallelCorpus] | None = None, log: Log | None = print) -> Run:
-    """Checks ``run_dir`` against ``config``, writes ``config.yaml``, seeds, loads data and tokenizers.
+    """Checks ``config.data`` and ``run_dir``, writes ``config.yaml``, seeds, loads data and tokenizers.
 
+    ``config.data`` is checked against the dataset registry
+    (:func:`nmt.data.datasets.check_data_config`) before the run directory is touched.
     Seeding (:func:`nmt.training.loop.set_seed`) happens here, before any tokenizer or
     model exists, as ``nmt.training.loop`` requires.
 
@@ -67,9 +70,11 @@ def open_run(config: RunConfig, run_dir: str | Path, *, allow_finished: bool = F
         log: where progress messages go (None: nowhere).
 
     Raises:
+        ConfigError: a dataset, pair or split the registry lacks.
         RunError: see :func:`run_status`; a finished run without ``allow_finished``.
         DatasetError, CorpusError, DownloadError: the data cannot be read.
     """
+    check_data_config(config.data)
     run_dir = Path(run_dir)
     status = run_status(run_dir, config)
     if status == "finished" and not allow_finished:

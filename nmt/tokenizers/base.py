@@ -32,7 +32,7 @@ import tensorflow as tf
 from nmt.config.base import ConfigError, config_from_dict, config_to_dict
 from nmt.config.tokenizer import TokenizerConfig
 from nmt.tokenizers.normalize import collapse_whitespace_strings, normalize, normalize_strings
-from nmt.vocab import END_ID, PAD_ID, SPECIAL_TOKENS, START_ID, UNK_ID
+from nmt.vocab import END_ID, PAD_ID, SPECIAL_TOKENS, START_ID, UNK_ID, UNK_SURFACE
 
 #: The file :meth:`Tokenizer.save` writes beside the assets.
 CONFIG_FILE = "tokenizer.json"
@@ -52,10 +52,12 @@ def tokenizer_class(kind: str) -> type[Tokenizer]:
 class Tokenizer(keras.layers.Layer):
     """Abstract base: raw text ``tf.string [batch]`` to ids ``int32 [batch, (tokens)]`` and back.
 
-    Subclasses set ``kind``, implement ``_tokenize``, ``_detokenize``, ``_id_to_token``,
-    ``get_vocabulary``, ``save_assets``, ``load_assets`` and the ``train`` classmethod.
-    Until a subclass has its vocabulary (given to the constructor, trained or loaded
-    with ``load_assets``) every text method raises ``RuntimeError``.
+    Subclasses set ``kind``, implement ``_tokenize``, ``_detokenize``, ``save_assets``,
+    ``load_assets`` and the ``train`` classmethod, and install their vocabulary with
+    :meth:`_set_labels` (the token labels in id order, special tokens first), which
+    gives ``vocab_size``, ``get_vocabulary``, ``is_ready`` and ``_id_to_token``.
+    Until then (vocabulary given to the constructor, trained or loaded with
+    ``load_assets``) every text method raises ``RuntimeError``.
 
     Args:
         config: a :class:`TokenizerConfig` or its dict form; ``None`` is the default
@@ -73,6 +75,9 @@ class Tokenizer(keras.layers.Layer):
     START_ID: ClassVar[int] = START_ID
     END_ID: ClassVar[int] = END_ID
     SPECIAL_TOKENS: ClassVar[tuple[str, ...]] = SPECIAL_TOKENS
+    #: What detokenization writes for each special id: UNK_SURFACE for UNK; the others
+    #: never reach ``_detokenize`` (see :meth:`_content_ids`).
+    SPECIAL_SURFACES: ClassVar[tuple[str, ...]] = ("", UNK_SURFACE, "", "")
     kind: ClassVar[str] = ""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -91,20 +96,36 @@ class Tokenizer(keras.layers.Layer):
         if config.kind != self.kind:
             raise ConfigError(f"{type(self).__name__} needs kind={self.kind!r}, got kind={config.kind!r}")
         self.config = config
+        self._token_labels: tuple[str, ...] | None = None
         # Strings in, ragged ids out, no weights: skip Keras' input conversion and build.
         self._convert_input_args = False
         self._allow_non_tensor_positional_args = True
         self.built = True
 
-    # ----------------------------------------------------------------- text <-> ids
+    # ----------------------------------------------------------------- vocabulary
+    @property
+    def is_ready(self) -> bool:
+        """Whether the vocabulary is set (given, trained or loaded)."""
+        return self._token_labels is not None
+
     @property
     def vocab_size(self) -> int:
         """Number of ids, the 4 special ids included; every id is in ``[0, vocab_size)``."""
-        return len(self.get_vocabulary())
+        self._check_ready()
+        return len(self._token_labels)
 
     def get_vocabulary(self) -> list[str]:
         """Token labels in id order (``[PAD]``, ``[UNK]``, ``[START]``, ``[END]``, ...)."""
-        raise NotImplementedError
+        self._check_ready()
+        return list(self._token_labels)
+
+    def _set_labels(self, labels: Iterable[str]) -> None:
+        """Installs the token labels in id order (the vocabulary); subclasses call it last."""
+        labels = tuple(labels)
+        self._labels = tf.constant(labels, tf.string)
+        self._token_labels = labels
+
+    # ----------------------------------------------------------------- text <-> ids
 
     def tokenize(self, texts: Any) -> tf.RaggedTensor | tf.Tensor:
         """Normalizes and tokenizes raw text; adds no start or end id.
@@ -174,11 +195,6 @@ class Tokenizer(keras.layers.Layer):
         return keras.KerasTensor(tuple(texts.shape) + (None,), dtype="int32", ragged=True)
 
     # ----------------------------------------------------------------- subclass hooks
-    @property
-    def is_ready(self) -> bool:
-        """Whether the vocabulary is set (given, trained or loaded)."""
-        raise NotImplementedError
-
     def _tokenize(self, texts: tf.Tensor) -> tf.RaggedTensor:
         """Normalized ``tf.string [batch]`` -> ids ``RaggedTensor`` int32 ``[batch, (tokens)]``."""
         raise NotImplementedError
@@ -189,7 +205,7 @@ class Tokenizer(keras.layers.Layer):
 
     def _id_to_token(self, ids: tf.Tensor) -> tf.Tensor:
         """In-range int32 ids of any shape -> ``tf.string`` labels of the same shape."""
-        raise NotImplementedError
+        return tf.gather(self._labels, ids)
 
     @classmethod
     def train(cls, texts: Iterable[str], config: TokenizerConfig, *, name: str | None = None) -> Tokenizer:

@@ -20,7 +20,7 @@ import tensorflow_text as tf_text
 
 from nmt.config.tokenizer import TokenizerConfig
 from nmt.tokenizers.base import Tokenizer
-from nmt.vocab import SPECIAL_TOKENS, UNK_ID, UNK_SURFACE
+from nmt.vocab import SPECIAL_TOKENS, UNK_ID
 
 VOCAB_FILE = "characters.json"
 
@@ -65,23 +65,11 @@ class CharTokenizer(Tokenizer):
         self._sorted_codepoints = tf.constant([-1] + [codepoints[i] for i in order], tf.int32)
         self._sorted_ids = tf.constant([UNK_ID] + [len(SPECIAL_TOKENS) + i for i in order], tf.int32)
         # id -> code point for detokenization; the special ids are removed before, except UNK.
-        self._codepoints = tf.constant([0, ord(UNK_SURFACE), 0, 0] + codepoints, tf.int32)
-        self._labels = tf.constant(list(SPECIAL_TOKENS) + list(characters), tf.string)
+        specials = [ord(surface) if surface else 0 for surface in self.SPECIAL_SURFACES]
+        self._codepoints = tf.constant(specials + codepoints, tf.int32)
         self._characters = tf_text.UnicodeCharTokenizer()
         self.characters = characters
-
-    @property
-    def is_ready(self) -> bool:
-        return self.characters is not None
-
-    @property
-    def vocab_size(self) -> int:
-        self._check_ready()
-        return len(SPECIAL_TOKENS) + len(self.characters)
-
-    def get_vocabulary(self) -> list[str]:
-        self._check_ready()
-        return list(SPECIAL_TOKENS) + list(self.characters)
+        self._set_labels(SPECIAL_TOKENS + characters)
 
     def _tokenize(self, texts: tf.Tensor) -> tf.RaggedTensor:
         codepoints = self._characters.tokenize(texts)  # [batch, (chars)] int32
@@ -94,9 +82,6 @@ class CharTokenizer(Tokenizer):
 
     def _detokenize(self, ids: tf.RaggedTensor) -> tf.Tensor:
         return tf.strings.unicode_encode(tf.gather(self._codepoints, ids), "UTF-8")
-
-    def _id_to_token(self, ids: tf.Tensor) -> tf.Tensor:
-        return tf.gather(self._labels, ids)
 
     @classmethod
     def train(cls, texts: Iterable[str], config: TokenizerConfig, *, name: str | None = None) -> CharTokenizer:

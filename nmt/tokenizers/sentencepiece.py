@@ -59,7 +59,6 @@ class SentencePieceTokenizer(Tokenizer):
     ):
         super().__init__(config, **kwargs)
         self.model_proto = None
-        self._pieces: tuple[str, ...] = ()
         if model_proto is not None:
             self.set_model_proto(model_proto)
 
@@ -70,21 +69,8 @@ class SentencePieceTokenizer(Tokenizer):
         found = (processor.pad_id(), processor.unk_id(), processor.bos_id(), processor.eos_id())
         if found != (PAD_ID, UNK_ID, START_ID, END_ID):
             raise ValueError(f"SentencePiece model has pad/unk/bos/eos ids {found}, expected (0, 1, 2, 3)")
-        self._pieces = tuple(processor.id_to_piece(i) for i in range(processor.get_piece_size()))
         self.model_proto = model_proto
-
-    @property
-    def is_ready(self) -> bool:
-        return self.model_proto is not None
-
-    @property
-    def vocab_size(self) -> int:
-        self._check_ready()
-        return len(self._pieces)
-
-    def get_vocabulary(self) -> list[str]:
-        self._check_ready()
-        return list(self._pieces)
+        self._set_labels(processor.id_to_piece(i) for i in range(processor.get_piece_size()))
 
     def _sentencepiece(self) -> tf_text.SentencepieceTokenizer:
         """A SentencePiece op resource owned by the graph (or eager call) being built.
@@ -102,9 +88,6 @@ class SentencePieceTokenizer(Tokenizer):
 
     def _detokenize(self, ids: tf.RaggedTensor) -> tf.Tensor:
         return self._sentencepiece().detokenize(ids)
-
-    def _id_to_token(self, ids: tf.Tensor) -> tf.Tensor:
-        return self._sentencepiece().id_to_string(ids)
 
     @classmethod
     def train(

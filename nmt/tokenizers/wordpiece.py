@@ -30,7 +30,7 @@ from tensorflow_text.tools.wordpiece_vocab import bert_vocab_from_dataset as ber
 
 from nmt.config.tokenizer import TokenizerConfig
 from nmt.tokenizers.base import Tokenizer
-from nmt.vocab import SPECIAL_TOKENS, UNK_ID, UNK_SURFACE
+from nmt.vocab import SPECIAL_TOKENS, UNK_ID
 
 VOCAB_FILE = "vocabulary.txt"
 SUFFIX_INDICATOR = "##"
@@ -85,24 +85,11 @@ class WordPieceTokenizer(Tokenizer):
         is_suffix = [token.startswith(SUFFIX_INDICATOR) for token in vocabulary]
         surfaces = [token[len(SUFFIX_INDICATOR):] if suffix else token
                     for token, suffix in zip(vocabulary, is_suffix)]
-        surfaces[: len(SPECIAL_TOKENS)] = ["", UNK_SURFACE, "", ""]
+        surfaces[: len(SPECIAL_TOKENS)] = self.SPECIAL_SURFACES
         # Detokenization writes " " + surface for a word start, the bare surface for "##" pieces.
-        self._labels = tf.constant(vocabulary, tf.string)
         self._pieces_text = tf.constant([s if suffix else " " + s for s, suffix in zip(surfaces, is_suffix)])
         self.vocabulary = vocabulary
-
-    @property
-    def is_ready(self) -> bool:
-        return self.vocabulary is not None
-
-    @property
-    def vocab_size(self) -> int:
-        self._check_ready()
-        return len(self.vocabulary)
-
-    def get_vocabulary(self) -> list[str]:
-        self._check_ready()
-        return list(self.vocabulary)
+        self._set_labels(vocabulary)
 
     def _tokenize(self, texts: tf.Tensor) -> tf.RaggedTensor:
         words = self._words.tokenize(texts)  # [batch, (words)]
@@ -111,9 +98,6 @@ class WordPieceTokenizer(Tokenizer):
 
     def _detokenize(self, ids: tf.RaggedTensor) -> tf.Tensor:
         return tf.strings.reduce_join(tf.gather(self._pieces_text, ids), axis=1)
-
-    def _id_to_token(self, ids: tf.Tensor) -> tf.Tensor:
-        return tf.gather(self._labels, ids)
 
     @classmethod
     def train(
