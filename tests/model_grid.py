@@ -10,7 +10,8 @@ model, every invariant:
 2. the teacher-forced logits equal ``decoder.step`` run token by token (<= 1e-5);
 3. what sits in padded positions changes no output (garbage ids under an explicit
    mask, garbage after the target, extra padding columns);
-4. the config survives ``get_config``/``from_config`` (model and every nmt layer);
+4. the config survives ``get_config``/``from_config`` and Keras serialization (model
+   and every nmt layer, checked by :func:`layer_test.check_serialization`);
 5. ``save`` + ``load_model`` gives identical outputs;
 6. one training step lowers the loss on the batch.
 
@@ -20,13 +21,15 @@ Tiny sizes (units 8, vocab ~20, batch 3, lengths <= 7) keep the grid fast.
 from __future__ import annotations
 
 import itertools
+from typing import get_args
 
 import keras
 import numpy as np
 import pytest
+from layer_test import check_serialization
 
 from nmt.config.base import config_from_dict, config_to_dict
-from nmt.config.model import SCORED_ATTENTIONS, ModelConfig
+from nmt.config.model import SCORED_ATTENTIONS, AttentionName, CellName, ModelConfig
 from nmt.models.losses import masked_cross_entropy
 from nmt.models.seq2seq import Seq2Seq
 
@@ -38,7 +41,7 @@ TINY = dict(units=8, embedding_dim=6)
 def _grid() -> list:
     params = []
     for cell, bidirectional, layers, attention in itertools.product(
-        ("rnn", "lstm", "gru"), (False, True), (1, 2), ("none", "context", *SCORED_ATTENTIONS)
+        get_args(CellName), (False, True), (1, 2), get_args(AttentionName)
     ):
         for input_feeding in (False, True) if attention in SCORED_ATTENTIONS else (False,):
             config = ModelConfig(
@@ -145,17 +148,11 @@ def check_padding_invariance(model: Seq2Seq, reference, tolerance: float = 1e-6)
 
 
 def check_config_round_trip(model: Seq2Seq) -> None:
-    config = model.get_config()
-    clone = Seq2Seq.from_config(config)
-    assert clone.get_config() == config
+    check_serialization(model)
     assert config_from_dict(ModelConfig, config_to_dict(model.config)) == model.config
-    for layer in (model.encoder, model.bridge, model.decoder, model.decoder.attention_layer):
-        if layer is None:
-            continue
-        layer_config = layer.get_config()
-        assert type(layer).from_config(layer_config).get_config() == layer_config, type(layer).__name__
-        registered = keras.saving.get_registered_name(type(layer))
-        assert registered == f"nmt>{type(layer).__name__}", registered
+    for layer in (model.encoder, model.encoder.embedding, model.bridge, model.decoder, model.decoder.embedding,
+                  model.decoder.attention_layer):
+        check_serialization(layer)
 
 
 def check_save_reload(model: Seq2Seq, reference, path) -> None:

@@ -1,13 +1,25 @@
-"""nmt.models.attention: scores against the papers' formulas, masking, batched = per-step."""
+"""nmt.models.attention: scores against the papers' formulas, masking, batched = per-step, the decoder contract."""
 
 from __future__ import annotations
+
+from typing import get_args
 
 import keras
 import numpy as np
 import pytest
+from layer_test import run_layer_test
 
 from nmt.config.base import ConfigError
-from nmt.models.attention import AdditiveAttention, BilinearAttention, DotAttention, attention_class
+from nmt.config.model import SCORED_ATTENTIONS, AttentionName
+from nmt.models.attention import (
+    ATTENTION_CLASSES,
+    AdditiveAttention,
+    BilinearAttention,
+    ContextAttention,
+    DotAttention,
+    NoAttention,
+    attention_class,
+)
 
 RNG = np.random.default_rng(0)
 QUERY = RNG.normal(size=(2, 3, 4)).astype("float32")  # [batch, tgt_len, Q]
@@ -92,15 +104,84 @@ def test_memory_of_another_size():
 
 
 def test_names_resolve_in_one_place():
+    assert tuple(ATTENTION_CLASSES) == get_args(AttentionName)
+    assert attention_class("none") is NoAttention
+    assert attention_class("context") is ContextAttention
     assert attention_class("dot") is DotAttention
     assert attention_class("bilinear") is BilinearAttention
     assert attention_class("additive") is AdditiveAttention
-    with pytest.raises(ConfigError, match="'dot', 'bilinear', 'additive'"):
-        attention_class("none")
+    assert tuple(name for name, cls in ATTENTION_CLASSES.items() if cls.attentional) == SCORED_ATTENTIONS
+    with pytest.raises(ConfigError, match="'none', 'context', 'dot', 'bilinear', 'additive'"):
+        attention_class("luong")
 
 
-@pytest.mark.parametrize("layer", [DotAttention(4, 4), BilinearAttention(4, 6), AdditiveAttention(4, 6, 9)])
-def test_config_round_trip(layer):
-    config = layer.get_config()
-    assert type(layer).from_config(config).get_config() == config
-    assert keras.saving.get_registered_name(type(layer)).startswith("nmt>")
+SUMMARY = RNG.normal(size=(2, 3)).astype("float32")  # [batch, C]
+
+
+def _scored_call(layer, query, memory, mask):
+    return layer(query, layer.prepare_keys(memory), memory, mask)
+
+
+@pytest.mark.parametrize(
+    "layer_cls, init_kwargs, inputs, call, shapes, weights",
+    [
+        (DotAttention, dict(query_dim=4, memory_dim=4), (QUERY, MEMORY, MASK), _scored_call, [(2, 3, 4), (2, 3, 5)], 0),
+        (BilinearAttention, dict(query_dim=4, memory_dim=6), (QUERY, np.ones((2, 5, 6), "float32"), MASK),
+         _scored_call, [(2, 3, 6), (2, 3, 5)], 1),
+        (AdditiveAttention, dict(query_dim=4, memory_dim=6, attention_units=9), (QUERY, np.ones((2, 5, 6), "float32"), MASK),
+         _scored_call, [(2, 3, 6), (2, 3, 5)], 3),
+        (AdditiveAttention, dict(query_dim=4, memory_dim=4), (QUERY, MEMORY, MASK), _scored_call, [(2, 3, 4), (2, 3, 5)], 3),
+        (NoAttention, {}, (QUERY, MASK), None, [(2, 3, 4), (2, 3, 5)], 0),
+        (ContextAttention, dict(context_dim=3), (QUERY, SUMMARY, MASK), None, [(2, 3, 7), (2, 3, 5)], 0),
+    ],
+    ids=["dot", "bilinear", "additive-units", "additive", "none", "context"],
+)
+def test_layer(layer_cls, init_kwargs, inputs, call, shapes, weights):
+    options = {} if call is None else {"call": call}
+    run_layer_test(layer_cls, init_kwargs, inputs, expected_output_shape=shapes,
+                   expected_num_trainable_weights=weights, **options)
+
+
+def _state(layer):
+    """The decoder state entries a step needs, as the decoder builds them."""
+    return {"memory_mask": MASK, **layer.initial_state(MEMORY, SUMMARY)}
+
+
+def test_none_reads_out_the_decoder_output_and_attends_nowhere():
+    layer = attention_class("none").for_decoder(4, None, None)
+    assert not layer.attentional and layer.input_size == 0 and layer.readout_size(4) == 4
+    assert layer.initial_state(MEMORY, SUMMARY) == {}
+    embedded = RNG.normal(size=(2, 3, 5)).astype("float32")
+    np.testing.assert_array_equal(np.asarray(layer.extend_input(embedded, _state(layer))), embedded)
+    readout, weights = layer.readout(QUERY, _state(layer))
+    np.testing.assert_array_equal(np.asarray(readout), QUERY)
+    np.testing.assert_array_equal(np.asarray(weights), np.zeros((2, 3, 5)))
+
+
+def test_context_appends_the_summary_to_every_input_and_to_the_readout():
+    layer = attention_class("context").for_decoder(4, None, 3)
+    assert not layer.attentional and layer.uses_summary and layer.input_size == 3 and layer.readout_size(4) == 7
+    state = _state(layer)
+    assert set(state) == {"memory_mask", "context"}
+    embedded = RNG.normal(size=(2, 3, 5)).astype("float32")
+    tiled = np.broadcast_to(SUMMARY[:, None, :], (2, 3, 3))
+    np.testing.assert_array_equal(np.asarray(layer.extend_input(embedded, state)), np.concatenate([embedded, tiled], -1))
+    readout, weights = layer.readout(QUERY, state)
+    np.testing.assert_array_equal(np.asarray(readout), np.concatenate([QUERY, tiled], -1))
+    np.testing.assert_array_equal(np.asarray(weights), np.zeros((2, 3, 5)))
+    with pytest.raises(ValueError, match="context_dim"):
+        attention_class("context").for_decoder(4, 6, None)
+
+
+@pytest.mark.parametrize("name", ["dot", "bilinear", "additive"])
+def test_scored_readout_is_the_context_then_the_query(name):
+    layer = attention_class(name).for_decoder(4, 4, None)
+    assert layer.attentional and not layer.uses_summary and layer.input_size == 0 and layer.readout_size(4) == 8
+    state = _state(layer)
+    assert set(state) == {"memory_mask", "memory", "keys"}
+    readout, weights = layer.readout(QUERY, state)
+    context, expected_weights = layer(QUERY, layer.prepare_keys(MEMORY), MEMORY, MASK)
+    np.testing.assert_array_equal(np.asarray(readout), np.concatenate([np.asarray(context), QUERY], -1))
+    np.testing.assert_array_equal(np.asarray(weights), np.asarray(expected_weights))
+    with pytest.raises(ValueError, match="memory_dim"):
+        attention_class(name).for_decoder(4, None, 3)

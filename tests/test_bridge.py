@@ -5,8 +5,11 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
+from layer_test import run_layer_test
 
-from nmt.models.bridge import Bridge, final_hidden
+from nmt.config.base import ConfigError, literal_choices
+from nmt.config.model import ModelConfig
+from nmt.models.bridge import BRIDGES, Bridge, final_hidden
 
 
 def encoder_states(layers: int, directions: int, count: int, units: int = 3, batch: int = 2, seed: int = 0):
@@ -88,9 +91,27 @@ def test_final_hidden_concatenates_top_layer_directions():
     np.testing.assert_array_equal(np.asarray(final_hidden(uni)), uni[0][0][0])
 
 
-def test_config_round_trip():
-    layer = bridge("dense", "lstm", layers=2, directions=2, dec_layers=1, dec_units=4, merge="sum")
-    config = layer.get_config()
-    assert Bridge.from_config(config).get_config() == config
-    with pytest.raises(Exception, match="bridge"):
+@pytest.mark.parametrize(
+    "init_kwargs, count, shapes, weights",
+    [
+        (dict(kind="dense", cell="lstm", encoder_layers=2, encoder_units=3, directions=2, decoder_layers=1,
+              decoder_units=4, merge="sum"), 2, [(2, 4), (2, 4)], 4),
+        (dict(kind="last", cell="gru", encoder_layers=2, encoder_units=3, directions=2, decoder_layers=2,
+              decoder_units=6), 1, [(2, 6), (2, 6)], 0),
+        (dict(kind="zero", cell="rnn", encoder_layers=1, encoder_units=3, directions=1, decoder_layers=2,
+              decoder_units=5), 1, [(2, 5), (2, 5)], 0),
+    ],
+    ids=["dense-lstm-sum", "last-gru-concat", "zero-rnn"],
+)
+def test_layer(init_kwargs, count, shapes, weights):
+    states = encoder_states(init_kwargs["encoder_layers"], init_kwargs["directions"], count)
+    run_layer_test(Bridge, init_kwargs, (states,), expected_output_shape=shapes,
+                   expected_num_trainable_weights=weights)
+
+
+def test_kinds_and_merge_modes_are_the_configs_and_others_are_refused():
+    assert BRIDGES == literal_choices(ModelConfig, "bridge")
+    with pytest.raises(ConfigError, match="bridge='mean' is not one of 'zero', 'last', 'dense'"):
         bridge("mean")
+    with pytest.raises(ConfigError, match="merge='ave' is not one of 'concat', 'sum'"):
+        bridge("zero", merge="ave")

@@ -1,13 +1,16 @@
-"""nmt.models.cells: the one place a cell name becomes a Keras recurrent layer."""
+"""nmt.models.cells: the one place a cell name becomes a Keras recurrent layer; nmt.models.choices."""
 
 from __future__ import annotations
+
+from typing import Literal, get_args
 
 import keras
 import numpy as np
 import pytest
 
 from nmt.config.base import ConfigError
-from nmt.models import cells
+from nmt.config.model import CellName
+from nmt.models import cells, choices
 
 
 @pytest.mark.parametrize(
@@ -22,6 +25,10 @@ def test_names_resolve_to_keras_layers_and_state_counts(name, layer_class, count
     assert isinstance(layer, layer_class)
     assert tuple(outputs.shape) == (2, 3, 4)
     assert len(states) == count and all(tuple(s.shape) == (2, 4) for s in states)
+
+
+def test_cell_names_are_the_configs():
+    assert tuple(cells.CELL_LAYERS) == get_args(CellName)
 
 
 def test_unknown_cell_lists_the_choices():
@@ -66,3 +73,16 @@ def test_recurrent_dropout_uses_one_mask_for_all_steps():
     for t in range(2, 6):
         np.testing.assert_array_equal(h[t] != 0, kept)  # a fresh mask per step would drop more units
         np.testing.assert_allclose(h[t][kept], 2.0**t, rtol=1e-5)  # inverted-dropout scaling 1/(1-0.5)
+
+
+def test_tables_must_cover_exactly_the_literals_names():
+    Names = Literal["b", "a"]
+    assert list(choices.table(Names, {"a": 1, "b": 2})) == ["b", "a"]  # ordered like the Literal
+    with pytest.raises(TypeError, match="do not match"):
+        choices.table(Names, {"a": 1})
+    with pytest.raises(TypeError, match="do not match"):
+        choices.table(Names, {"a": 1, "b": 2, "c": 3})
+    assert choices.resolve("thing", "a", {"a": 1}) == 1
+    with pytest.raises(ConfigError, match="thing='c' is not one of 'a'"):
+        choices.resolve("thing", "c", {"a": 1})
+    assert choices.MERGE_MODES == ("concat", "sum")

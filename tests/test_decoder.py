@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from layer_test import run_layer_test
 
 from nmt.models.decoder import Decoder
 
@@ -127,13 +128,32 @@ def test_invalid_combinations():
         Decoder(VOCAB, 5, UNITS, attention="context", context_dim=3, input_feeding=True)
     with pytest.raises(ValueError, match="memory_dim"):
         Decoder(VOCAB, 5, UNITS, attention="dot")
-    with pytest.raises(ValueError, match="attention"):
+    with pytest.raises(ValueError, match="attention='luong' is not one of 'none', 'context', 'dot'"):
         Decoder(VOCAB, 5, UNITS, attention="luong")
+    with pytest.raises(ValueError, match="context_dim"):
+        Decoder(VOCAB, 5, UNITS, attention="context")
 
 
-def test_config_round_trip():
-    decoder, _ = make("lstm", "additive", input_feeding=True, dropout=0.1, recurrent_dropout=0.2,
-                      layer_norm=True, residual=True, tie_embeddings=True, seed=4)
-    config = decoder.get_config()
-    assert Decoder.from_config(config).get_config() == config
-    assert keras.saving.get_registered_name(Decoder) == "nmt>Decoder"
+def _initial_state_then_call(decoder, target, rnn, memory, mask, summary):
+    return decoder(target, decoder.initial_state(rnn, memory, mask, summary))
+
+
+@pytest.mark.parametrize(
+    "cell, attention, options, weights",
+    [
+        ("lstm", "additive", dict(input_feeding=True, dropout=0.1, recurrent_dropout=0.2, layer_norm=True,
+                                  residual=True, tie_embeddings=True, seed=4), 1 + 2 * 3 + 2 * 2 + 3 + 1 + 1 + 1),
+        ("gru", "none", {}, 1 + 2 * 3 + 2),
+        ("rnn", "context", dict(tie_embeddings=True), 1 + 2 * 3 + 1 + 1),
+        ("gru", "bilinear", dict(layer_norm=True), 1 + 2 * 3 + 2 * 2 + 1 + 1 + 2),
+    ],
+    ids=["lstm-additive-if-everything", "gru-none", "rnn-context-tied", "gru-bilinear-norm"],
+)
+def test_layer(cell, attention, options, weights):
+    count = 2 if cell == "lstm" else 1
+    rnn = [[RNG.normal(size=(BATCH, UNITS)).astype("float32") for _ in range(count)] for _ in range(2)]
+    init_kwargs = dict(vocab_size=VOCAB, embedding_dim=5, units=UNITS, num_layers=2, cell=cell, attention=attention,
+                       memory_dim=MEMORY_DIM, context_dim=7, **options)
+    run_layer_test(Decoder, init_kwargs, (TARGET, rnn, MEMORY, MASK, SUMMARY), call=_initial_state_then_call,
+                   expected_output_shape=[(BATCH, 4, VOCAB), (BATCH, 4, SRC_LEN)],
+                   expected_num_trainable_weights=weights)

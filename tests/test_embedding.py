@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import keras
 import numpy as np
 import pytest
+from layer_test import run_layer_test
 
-from nmt.config.model import ModelConfig
-from nmt.models.embedding import ScaledEmbedding, token_embedding
+from nmt.config.base import ConfigError
+from nmt.config.model import EmbeddingInit, ModelConfig
+from nmt.models.embedding import EMBEDDING_INITS, ScaledEmbedding, token_embedding
 from nmt.models.seq2seq import Seq2Seq
 
 
@@ -28,6 +32,14 @@ def test_scaled_embedding_round_trips_its_config():
     clone = ScaledEmbedding.from_config(layer.get_config())
     assert clone.scale == pytest.approx(4.0)
     assert clone.get_config() == layer.get_config()
+
+
+@pytest.mark.parametrize("init", EMBEDDING_INITS)
+def test_layer(init):
+    ids = np.array([[3, 4, 5, 0, 0], [19, 2, 0, 0, 0]], "int32")
+    layer = run_layer_test(ScaledEmbedding, dict(input_dim=20, output_dim=4, init=init, name="embedding"), (ids,),
+                           expected_output_shape=(2, 5, 4), expected_num_trainable_weights=1)
+    assert layer.scale == (2.0 if init == "scaled_normal" else 1.0)
 
 
 @pytest.mark.parametrize("tie_embeddings", [False, True])
@@ -51,7 +63,8 @@ def test_uniform_init_is_kerass_default_read_unscaled():
 
 
 def test_unknown_init_is_refused():
-    with pytest.raises(ValueError, match="init='xavier'"):
+    assert EMBEDDING_INITS == get_args(EmbeddingInit)
+    with pytest.raises(ConfigError, match="init='xavier' is not one of 'scaled_normal', 'uniform'"):
         token_embedding(10, 4, init="xavier")
 
 

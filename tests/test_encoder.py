@@ -5,7 +5,9 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
+from layer_test import run_layer_test
 
+from nmt.config.base import ConfigError
 from nmt.models.encoder import Encoder
 
 SOURCE = np.array([[5, 6, 7, 3, 0, 0], [4, 3, 0, 0, 0, 0], [8, 9, 10, 11, 12, 3]], "int32")
@@ -105,9 +107,25 @@ def test_dropout_only_in_training():
     assert not np.allclose(a, np.asarray(encoder(SOURCE, training=True)[0]))
 
 
-def test_config_round_trip():
-    encoder = make(cell="lstm", num_layers=2, bidirectional=True, bidirectional_merge="sum", dropout=0.1,
-                   recurrent_dropout=0.2, layer_norm=True, residual=True, output_units=7, seed=3)
-    config = encoder.get_config()
-    assert Encoder.from_config(config).get_config() == config
-    assert keras.saving.get_registered_name(Encoder) == "nmt>Encoder"
+@pytest.mark.parametrize(
+    "options, size, weights",
+    [
+        (dict(cell="lstm", num_layers=2, bidirectional=True, bidirectional_merge="sum", dropout=0.1,
+              recurrent_dropout=0.2, layer_norm=True, residual=True, output_units=7, seed=3), 7, 1 + 2 * 2 * 3 + 2 * 2 + 1),
+        (dict(cell="gru", num_layers=1), 4, 1 + 3),
+        (dict(cell="rnn", num_layers=2, bidirectional=True), 8, 1 + 2 * 2 * 3),
+    ],
+    ids=["lstm-bi-sum-everything", "gru", "rnn-bi-concat"],
+)
+def test_layer(options, size, weights):
+    init_kwargs = dict(vocab_size=15, embedding_dim=5, units=4, **options)
+    count = 2 if options["cell"] == "lstm" else 1
+    directions = 2 if options.get("bidirectional") else 1
+    states = [(3, 4)] * (options["num_layers"] * directions * count)
+    run_layer_test(Encoder, init_kwargs, (SOURCE,), expected_output_shape=[(3, 6, size), *states],
+                   expected_num_trainable_weights=weights)
+
+
+def test_unknown_merge_mode_is_refused():
+    with pytest.raises(ConfigError, match="bidirectional_merge='ave' is not one of 'concat', 'sum'"):
+        make(bidirectional=True, bidirectional_merge="ave")

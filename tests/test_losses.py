@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
+from layer_test import check_serialization
 
 from nmt.models.losses import Perplexity, TokenMean, masked_accuracy, masked_cross_entropy, token_statistics
 
@@ -71,3 +72,8 @@ def test_metrics_weigh_every_token_equally_across_batches():
     assert float(perplexity.result()) == pytest.approx(np.exp(14 / 4), rel=1e-6)
     mean.reset_state()
     assert float(mean.result()) == 0.0
+
+
+@pytest.mark.parametrize("metric", [TokenMean(name="accuracy"), Perplexity()], ids=["token_mean", "perplexity"])
+def test_metrics_round_trip_their_config(metric):
+    assert check_serialization(metric)["name"] == metric.name

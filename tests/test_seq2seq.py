@@ -10,6 +10,7 @@ import keras
 import model_grid
 import numpy as np
 import pytest
+from layer_test import run_layer_test
 
 from nmt.config.base import ConfigError, config_from_dict
 from nmt.config.model import ModelConfig
@@ -25,6 +26,24 @@ def test_grid(config, tmp_path):
 @pytest.mark.parametrize("config", model_grid.VARIANTS)
 def test_variants(config, tmp_path):
     model_grid.check_model(config, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        ModelConfig(cell="gru", attention="additive", **model_grid.TINY),
+        ModelConfig(cell="lstm", layers=2, attention="context", tie_embeddings=True, **model_grid.TINY),
+        ModelConfig(cell="rnn", bidirectional=False, attention="bilinear", input_feeding=True, layer_norm=True,
+                    **model_grid.TINY),
+    ],
+    ids=["gru-additive", "lstm-2l-context-tied", "rnn-uni-bilinear-if-norm"],
+)
+def test_layer(config):
+    (source, target_in), _ = model_grid.tiny_batch()
+    init_kwargs = dict(config=config, source_vocab_size=model_grid.SOURCE_VOCAB,
+                       target_vocab_size=model_grid.TARGET_VOCAB, seed=0)
+    run_layer_test(Seq2Seq, init_kwargs, ((source, target_in),),
+                   expected_output_shape=(3, target_in.shape[1], model_grid.TARGET_VOCAB))
 
 
 def test_grid_covers_every_combination():

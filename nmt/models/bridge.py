@@ -16,9 +16,10 @@ import keras
 from keras import ops
 
 from nmt.config.base import check_choice
-from nmt.models import cells
+from nmt.models import cells, choices
 
-BRIDGES = ("zero", "last", "dense")
+#: The bridge kinds (the names of ``ModelConfig.bridge``).
+BRIDGES: tuple[str, ...] = choices.field_names("bridge")
 
 
 def final_hidden(encoder_states):
@@ -69,7 +70,7 @@ class Bridge(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         check_choice("bridge", kind, BRIDGES)
-        check_choice("merge", merge, ("concat", "sum"))
+        check_choice("merge", merge, choices.MERGE_MODES)
         self.kind = kind
         self.cell = cell
         self.encoder_layers = encoder_layers
@@ -101,8 +102,7 @@ class Bridge(keras.layers.Layer):
     def build(self, input_shape=None):
         for row in self.projections:
             for dense in row:
-                if not dense.built:
-                    dense.build((None, self.encoder_units * self.directions))
+                cells.build_once(dense, (None, self.encoder_units * self.directions))
 
     def call(self, encoder_states):
         batch = ops.shape(encoder_states[0][0][0])[0]

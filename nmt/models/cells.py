@@ -1,10 +1,10 @@
 """The one place where a cell name (``model.cell``) becomes a Keras recurrent layer.
 
-Encoder and decoder build their recurrent layers through :func:`recurrent_layer`,
-and read the state layout through :func:`state_count`; nothing else in ``nmt``
-mentions ``keras.layers.GRU`` and friends. A layer's ``.cell`` is what the
-decoder's single ``step()`` calls, so the full-sequence layer and the step share
-weights.
+Encoder and decoder build their recurrent layers through :func:`recurrent_layer`
+(by way of :class:`nmt.models.stack.RecurrentStack`), and read the state layout
+through :func:`state_count`; nothing else in ``nmt`` mentions ``keras.layers.GRU``
+and friends. A layer's ``.cell`` is what the decoder's single ``step()`` calls, so
+the full-sequence layer and the step share weights.
 
 State layout of one layer (each tensor ``[batch, units]``):
 
@@ -16,27 +16,25 @@ from __future__ import annotations
 
 import keras
 
-from nmt.config.base import check_choice
+from nmt.config.model import CellName
+from nmt.models import choices
 
-CELL_LAYERS: dict[str, type[keras.layers.RNN]] = {
-    "rnn": keras.layers.SimpleRNN,
-    "lstm": keras.layers.LSTM,
-    "gru": keras.layers.GRU,
-}
+#: Cell name -> Keras recurrent layer class (the names of ``CellName``).
+CELL_LAYERS: dict[str, type[keras.layers.RNN]] = choices.table(
+    CellName, {"rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
+)
 
-_STATE_COUNTS = {"rnn": 1, "lstm": 2, "gru": 1}
+_STATE_COUNTS: dict[str, int] = choices.table(CellName, {"rnn": 1, "lstm": 2, "gru": 1})
 
 
 def cell_layer_class(cell: str) -> type[keras.layers.RNN]:
     """The Keras recurrent layer class for ``cell`` (``rnn``, ``lstm`` or ``gru``)."""
-    check_choice("cell", cell, CELL_LAYERS)
-    return CELL_LAYERS[cell]
+    return choices.resolve("cell", cell, CELL_LAYERS)
 
 
 def state_count(cell: str) -> int:
     """How many ``[batch, units]`` state tensors one layer of ``cell`` carries."""
-    check_choice("cell", cell, CELL_LAYERS)
-    return _STATE_COUNTS[cell]
+    return choices.resolve("cell", cell, _STATE_COUNTS)
 
 
 def recurrent_layer(

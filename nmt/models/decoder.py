@@ -31,11 +31,12 @@ import tensorflow as tf
 from keras import ops
 
 from nmt.models import cells
-from nmt.models.attention import attention_class
+from nmt.models.attention import ATTENTION_CLASSES, attention_class
 from nmt.models.embedding import token_embedding
+from nmt.models.stack import RecurrentStack
 
-SCORED = ("dot", "bilinear", "additive")
-ATTENTIONS = ("none", "context", *SCORED)
+#: The attention names that produce an attentional output (the ones input feeding can feed).
+SCORED = tuple(name for name, cls in ATTENTION_CLASSES.items() if cls.attentional)
 
 
 @keras.saving.register_keras_serializable(package="nmt")
@@ -51,8 +52,10 @@ class Decoder(keras.layers.Layer):
       ``h~_t = tanh(W_c [c_t; h_t])`` (Luong et al. 2015), logits ``= W_s h~_t``; with
       ``input_feeding`` ``h~_{t-1}`` is appended to the input at step ``t``.
 
-    Between layers: ``y = rnn_i(dropout(x))``, ``+ x`` if ``residual`` and sizes
-    match, then ``LayerNorm`` if ``layer_norm``.
+    Each kind is a layer of :mod:`nmt.models.attention` (``attention_layer``), with
+    the contract described there. Between layers: ``y = rnn_i(dropout(x))``, ``+ x``
+    if ``residual`` and sizes match, then ``LayerNorm`` if ``layer_norm`` (see
+    :mod:`nmt.models.stack`).
 
     Masking: the decoder is causal, so outputs at real target positions never depend
     on later (padded) positions; outputs at padded positions are unspecified and
@@ -80,7 +83,7 @@ class Decoder(keras.layers.Layer):
 
     Call arguments:
         target_ids: int ``[batch, tgt_len]``, the teacher-forced input (starts with
-            the start id 2).
+            ``START_ID``).
         state: the dict from :meth:`initial_state`.
         training: whether dropout is active.
 
@@ -110,14 +113,9 @@ class Decoder(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if attention not in ATTENTIONS:
-            raise ValueError(f"attention={attention!r} is not one of {ATTENTIONS}")
-        if input_feeding and attention not in SCORED:
+        attention_type = attention_class(attention)
+        if input_feeding and not attention_type.attentional:
             raise ValueError(f"input_feeding needs a scored attention {SCORED}, got {attention!r}")
-        if attention in SCORED and memory_dim is None:
-            raise ValueError(f"attention={attention!r} needs memory_dim")
-        if attention == "context" and context_dim is None:
-            raise ValueError("attention='context' needs context_dim")
         self.vocab_size = vocab_size
         self.embedding_dim = embedding_dim
         self.units = units
@@ -135,35 +133,33 @@ class Decoder(keras.layers.Layer):
         self.seed = seed
         self.embedding_init = embedding_init
 
-        self.scored = attention in SCORED
         self.embedding = token_embedding(vocab_size, embedding_dim, init=embedding_init)
-        self.input_size = (
-            embedding_dim
-            + (units if input_feeding else 0)
-            + (context_dim if attention == "context" else 0)
+        stack = RecurrentStack(
+            cell,
+            units,
+            num_layers,
+            dropout=dropout,
+            recurrent_dropout=recurrent_dropout,
+            layer_norm=layer_norm,
+            residual=residual,
+            seed=seed,
+            order="kind",
         )
-        self.recurrent_layers = [
-            cells.recurrent_layer(
-                cell, units, recurrent_dropout=recurrent_dropout, seed=cells.sublayer_seed(seed, i), name=f"rnn_{i}"
-            )
-            for i in range(num_layers)
-        ]
-        self.dropout_layers = [
-            keras.layers.Dropout(dropout, seed=cells.sublayer_seed(seed, 100 + i), name=f"dropout_{i}")
-            for i in range(num_layers)
-        ]
+        # The stack's layers become this layer's tracked attributes kind by kind (with the
+        # readout dropout between), the order that fixes the weight order; the stack object
+        # itself stays outside Keras's tracking.
+        object.__setattr__(self, "_stack", stack)
+        self.recurrent_layers = stack.recurrent_layers
+        self.dropout_layers = stack.dropout_layers
         self.readout_dropout = keras.layers.Dropout(dropout, seed=cells.sublayer_seed(seed, 200), name="readout_dropout")
-        self.norm_layers = (
-            [keras.layers.LayerNormalization(name=f"layer_norm_{i}") for i in range(num_layers)]
-            if layer_norm
-            else []
-        )
-        self.attention_layer = None
+        self.norm_layers = stack.norm_layers
+        self.attention_layer = attention_type.for_decoder(units, memory_dim, context_dim, name="attention")
+        self.input_size = embedding_dim + (units if input_feeding else 0) + self.attention_layer.input_size
         self.attentional_layer = None
-        if self.scored:
-            self.attention_layer = attention_class(attention)(units, memory_dim, name="attention")
+        if attention_type.attentional:
             self.attentional_layer = keras.layers.Dense(units, activation="tanh", use_bias=False, name="attentional")
-        self.feature_size = units + (context_dim if attention == "context" else 0)
+        readout_size = self.attention_layer.readout_size(units)
+        self.feature_size = units if self.attentional_layer is not None else readout_size
         self.tied_projection = None
         self.output_projection = None
         if tie_embeddings:
@@ -176,15 +172,10 @@ class Decoder(keras.layers.Layer):
     def build(self, target_shape=None, state_shape=None):
         # Every size is known from the constructor, so the input shapes are not needed.
         cells.build_once(self.embedding, (None, None))
-        size = self.input_size
-        for i, layer in enumerate(self.recurrent_layers):
-            cells.build_once(layer, (None, None, size))
-            size = self.units
-            if self.layer_norm:
-                cells.build_once(self.norm_layers[i], (None, None, size))
-        if self.scored:
-            cells.build_once(self.attention_layer, None)
-            cells.build_once(self.attentional_layer, (None, None, self.units + self.memory_dim))
+        self._stack.build(self.input_size)
+        cells.build_once(self.attention_layer, None)
+        if self.attentional_layer is not None:
+            cells.build_once(self.attentional_layer, (None, None, self.attention_layer.readout_size(self.units)))
         if self.tie_embeddings:
             if self.tied_projection is not None:
                 cells.build_once(self.tied_projection, (None, None, self.feature_size))
@@ -205,15 +196,16 @@ class Decoder(keras.layers.Layer):
         if not self.built:
             self.build()
         state = {"rnn": [list(layer) for layer in rnn_state], "memory_mask": ops.cast(memory_mask, "bool")}
-        if self.scored:
-            state["memory"] = memory
-            state["keys"] = self.attention_layer.prepare_keys(memory)
+        state.update(self.attention_layer.initial_state(memory, encoder_summary))
         if self.input_feeding:
             batch = ops.shape(memory)[0]
             state["attentional"] = ops.zeros((batch, self.units), dtype=memory.dtype)
-        if self.attention == "context":
-            state["context"] = encoder_summary
         return state
+
+    @property
+    def needs_summary(self) -> bool:
+        """Whether :meth:`initial_state` needs ``encoder_summary`` (``attention="context"``)."""
+        return self.attention_layer.uses_summary
 
     # ------------------------------------------------------------------ calls
     def call(self, target_ids, state, training=None):
@@ -230,17 +222,14 @@ class Decoder(keras.layers.Layer):
         x = self._embed(target_ids, state)
         if self.input_feeding:
             return self._feed_loop(x, state, training)
-        h = x
-        for i, layer in enumerate(self.recurrent_layers):
-            y = layer(self.dropout_layers[i](h, training=training), initial_state=state["rnn"][i], training=training)[0]
-            h = self._between_layers(i, h, y)
+        h, _ = self._stack.run(x, initial_states=state["rnn"], training=training)
         return self._readout(h, state, training)
 
     def step(self, token_ids, state, training=False):
         """Advances every sequence by one token.
 
         Args:
-            token_ids: int ``[batch]``, the previous output token (2 = start at first).
+            token_ids: int ``[batch]``, the previous output token (``START_ID`` at first).
             state: the decoder state dict (see the module docstring).
             training: whether dropout is active (False for search).
 
@@ -256,41 +245,21 @@ class Decoder(keras.layers.Layer):
 
     # ------------------------------------------------------------------ internals
     def _embed(self, target_ids, state):
-        x = self.embedding(target_ids)
-        if self.attention == "context":
-            context = ops.expand_dims(state["context"], 1)
-            x = ops.concatenate([x, ops.broadcast_to(context, (*ops.shape(x)[:2], self.context_dim))], -1)
-        return x
-
-    def _between_layers(self, i, x, y):
-        if self.residual and x.shape[-1] == y.shape[-1]:
-            y = y + x
-        if self.layer_norm:
-            y = self.norm_layers[i](y)
-        return y
+        return self.attention_layer.extend_input(self.embedding(target_ids), state)
 
     def _readout(self, h, state, training):
         """Top-layer outputs ``[batch, T, U]`` -> (features ``[batch, T, F]``, weights ``[batch, T, S]``)."""
-        if self.scored:
-            context, weights = self.attention_layer(h, state["keys"], state["memory"], state["memory_mask"])
-            features = self.attentional_layer(self.readout_dropout(ops.concatenate([context, h], -1), training=training))
-            return features, weights
-        mask = state["memory_mask"]
-        weights = ops.zeros((ops.shape(h)[0], ops.shape(h)[1], ops.shape(mask)[1]), dtype=h.dtype)
-        if self.attention == "context":
-            context = ops.expand_dims(state["context"], 1)
-            h = ops.concatenate([h, ops.broadcast_to(context, (*ops.shape(h)[:2], self.context_dim))], -1)
-        return self.readout_dropout(h, training=training), weights
+        readout, weights = self.attention_layer.readout(h, state)
+        features = self.readout_dropout(readout, training=training)
+        if self.attentional_layer is not None:
+            features = self.attentional_layer(features)
+        return features, weights
 
     def _cell_step(self, x, state, training):
         """One time step from the embedded input ``x [batch, input]`` -> (features, new state, weights)."""
         if self.input_feeding:
             x = ops.concatenate([x, state["attentional"]], -1)
-        new_rnn = []
-        for i, layer in enumerate(self.recurrent_layers):
-            y, layer_state = layer.cell(self.dropout_layers[i](x, training=training), state["rnn"][i], training=training)
-            new_rnn.append(list(layer_state))
-            x = self._between_layers(i, x, y)
+        x, new_rnn = self._stack.step(x, state["rnn"], training)
         features, weights = self._readout(ops.expand_dims(x, 1), state, training)
         features, weights = features[:, 0], weights[:, 0]
         new_state = dict(state)
@@ -304,11 +273,8 @@ class Decoder(keras.layers.Layer):
 
         (``keras.ops.scan`` on TensorFlow requires outputs shaped like the carry.)
         """
-        batch = ops.shape(x)[0]
         # Variational recurrent dropout: draw each cell's mask once, before the loop.
-        for layer in self.recurrent_layers:
-            if training and layer.cell.recurrent_dropout > 0:
-                layer.cell.get_recurrent_dropout_mask(ops.zeros((batch, self.units), dtype=x.dtype))
+        self._stack.draw_recurrent_dropout_masks(ops.shape(x)[0], x.dtype, training)
 
         steps = ops.shape(x)[1]
         inputs = tf.TensorArray(x.dtype, size=steps).unstack(ops.transpose(x, (1, 0, 2)))
@@ -323,8 +289,7 @@ class Decoder(keras.layers.Layer):
         _, _, _, features, weights = tf.while_loop(
             lambda t, *_: t < steps, body, (0, state["rnn"], state["attentional"], features, weights)
         )
-        for layer in self.recurrent_layers:
-            layer.cell.reset_recurrent_dropout_mask()
+        self._stack.reset_recurrent_dropout_masks()
         return ops.transpose(features.stack(), (1, 0, 2)), ops.transpose(weights.stack(), (1, 0, 2))
 
     def project(self, features):

@@ -5,8 +5,12 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from nmt.config.base import check_choice
 from nmt.models import cells
+from nmt.models.choices import MERGE_MODES
 from nmt.models.embedding import token_embedding
+from nmt.models.stack import RecurrentStack
+from nmt.vocab import PAD_ID
 
 
 @keras.saving.register_keras_serializable(package="nmt")
@@ -14,17 +18,15 @@ class Encoder(keras.layers.Layer):
     """Embeds source ids and runs ``num_layers`` stacked recurrent layers over them.
 
     Every layer ``i`` computes ``y = rnn_i(dropout(x))``; with ``residual`` and equal
-    input/output sizes ``y = y + x``; with ``layer_norm`` ``y = LayerNorm(y)``. The
-    last layer's output is optionally projected to ``output_units`` by ``tanh(W y)``
-    (used when a Luong ``dot`` attention needs encoder outputs of the decoder's size).
-    The ``tanh`` keeps the projected outputs in [-1, 1] like any recurrent output: they
-    are both the keys and the values of the attention, and with a linear projection the
-    context vectors grew until the decoder's attentional layer ``tanh(W_c [c; h])``
-    saturated, its gradient became exactly zero and a bi-GRU + dot model stopped
-    learning (token accuracy flat at 7% on Multi30k).
+    input/output sizes ``y = y + x``; with ``layer_norm`` ``y = LayerNorm(y)`` (see
+    :mod:`nmt.models.stack`). The last layer's output is optionally projected to
+    ``output_units`` by ``tanh(W y)`` (used when a Luong ``dot`` attention needs
+    encoder outputs of the decoder's size); the ``tanh`` keeps the projected outputs,
+    which are both the keys and the values of the attention, in [-1, 1] like any
+    recurrent output.
 
-    Masking: token id 0 is padding. The mask ``source_ids != 0`` (or the
-    ``source_mask`` given to ``call``) is passed explicitly to every recurrent
+    Masking: token id ``PAD_ID`` (0) is padding. The mask ``source_ids != PAD_ID`` (or
+    the ``source_mask`` given to ``call``) is passed explicitly to every recurrent
     layer, so final states are those at each sequence's last real token (for the
     backward direction: after reading from the last real token to the first), and
     nothing computed at padded positions reaches any output a later component
@@ -49,8 +51,8 @@ class Encoder(keras.layers.Layer):
         embedding_init: ``scaled_normal`` or ``uniform`` (see :mod:`nmt.models.embedding`).
 
     Call arguments:
-        source_ids: int ``[batch, src_len]``, 0-padded.
-        source_mask: optional bool ``[batch, src_len]``; defaults to ``source_ids != 0``.
+        source_ids: int ``[batch, src_len]``, padded with ``PAD_ID``.
+        source_mask: optional bool ``[batch, src_len]``; defaults to ``source_ids != PAD_ID``.
         training: whether dropout is active.
 
     Returns:
@@ -100,34 +102,30 @@ class Encoder(keras.layers.Layer):
         self.seed = seed
         self.embedding_init = embedding_init
 
+        check_choice("bidirectional_merge", bidirectional_merge, MERGE_MODES)
         self.embedding = token_embedding(vocab_size, embedding_dim, init=embedding_init)
-        self.layer_size = 2 * units if bidirectional and bidirectional_merge == "concat" else units
-        self.recurrent_layers = []
-        self.dropout_layers = []
-        self.norm_layers = []
-        # keras.layers.Bidirectional re-creates its layer by serializing and deserializing it;
-        # inside keras.saving.load_model that goes through a cache keyed by id(layer), so a
-        # prototype freed too early can have its id reused by the next one and be answered
-        # with the *previous* Bidirectional's clone (seen as "Forward layer and backward layer
-        # should have different go_backwards value" on reload). Keeping every prototype alive
-        # as long as the encoder (outside Keras's attribute tracking) keeps the ids unique.
-        prototypes = []
-        object.__setattr__(self, "_bidirectional_prototypes", prototypes)
+        stack = RecurrentStack(
+            cell,
+            units,
+            num_layers,
+            dropout=dropout,
+            recurrent_dropout=recurrent_dropout,
+            layer_norm=layer_norm,
+            residual=residual,
+            seed=seed,
+            bidirectional_merge=bidirectional_merge if bidirectional else None,
+            order="layer",
+        )
+        # The stack's layers become this layer's tracked attributes layer by layer, the order
+        # that fixes the weight order; the stack object itself stays outside Keras's tracking.
+        object.__setattr__(self, "_stack", stack)
+        self.layer_size = stack.output_size
+        self.recurrent_layers, self.dropout_layers, self.norm_layers = [], [], []
         for i in range(num_layers):
-            layer = cells.recurrent_layer(
-                cell, units, recurrent_dropout=recurrent_dropout, seed=cells.sublayer_seed(seed, i), name=f"rnn_{i}"
-            )
-            if bidirectional:
-                prototypes.append(layer)
-                layer = keras.layers.Bidirectional(
-                    layer, merge_mode=bidirectional_merge, name=f"birnn_{i}"
-                )
-            self.recurrent_layers.append(layer)
-            self.dropout_layers.append(
-                keras.layers.Dropout(dropout, seed=cells.sublayer_seed(seed, 100 + i), name=f"dropout_{i}")
-            )
+            self.recurrent_layers.append(stack.recurrent_layers[i])
+            self.dropout_layers.append(stack.dropout_layers[i])
             if layer_norm:
-                self.norm_layers.append(keras.layers.LayerNormalization(name=f"layer_norm_{i}"))
+                self.norm_layers.append(stack.norm_layers[i])
         self.projection = None
         if output_units is not None and output_units != self.layer_size:
             self.projection = keras.layers.Dense(output_units, activation="tanh", use_bias=False, name="output_projection")
@@ -137,30 +135,18 @@ class Encoder(keras.layers.Layer):
     def build(self, source_shape=None):
         # Every size is known from the constructor, so the input shape is not needed.
         cells.build_once(self.embedding, (None, None))
-        size = self.embedding_dim
-        for i, layer in enumerate(self.recurrent_layers):
-            cells.build_once(layer, (None, None, size))
-            size = self.layer_size
-            if self.layer_norm:
-                cells.build_once(self.norm_layers[i], (None, None, size))
+        self._stack.build(self.embedding_dim)
         if self.projection is not None:
-            cells.build_once(self.projection, (None, None, size))
+            cells.build_once(self.projection, (None, None, self.layer_size))
 
     def call(self, source_ids, source_mask=None, training=None):
         if source_mask is None:
-            source_mask = ops.not_equal(source_ids, 0)
-        x = self.embedding(source_ids)
+            source_mask = ops.not_equal(source_ids, PAD_ID)
+        x, final_states = self._stack.run(self.embedding(source_ids), mask=source_mask, training=training)
         states = []
-        for i, layer in enumerate(self.recurrent_layers):
-            result = layer(self.dropout_layers[i](x, training=training), mask=source_mask, training=training)
-            y, final = result[0], list(result[1:])
+        for final in final_states:
             per_direction = len(final) // self.directions
             states.append([final[d * per_direction : (d + 1) * per_direction] for d in range(self.directions)])
-            if self.residual and x.shape[-1] == y.shape[-1]:
-                y = y + x
-            if self.layer_norm:
-                y = self.norm_layers[i](y)
-            x = y
         if self.projection is not None:
             x = self.projection(x)
         return x, states

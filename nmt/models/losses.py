@@ -1,4 +1,4 @@
-"""Masked token-level cross-entropy, accuracy and perplexity (padding id 0 is ignored).
+"""Masked token-level cross-entropy, accuracy and perplexity (the padding id ``PAD_ID`` is ignored).
 
 Everything is computed as *sums over real target tokens* plus the token count, so
 callers divide by the right denominator: :class:`nmt.models.seq2seq.Seq2Seq` divides the
@@ -11,12 +11,14 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from nmt.vocab import PAD_ID
+
 
 def token_statistics(labels, logits, label_smoothing: float = 0.0) -> dict:
-    """Sums over the real (non-zero) positions of ``labels``.
+    """Sums over the real (non-padding) positions of ``labels``.
 
     Args:
-        labels: int ``[batch, tgt_len]``, 0 at padding.
+        labels: int ``[batch, tgt_len]``, ``PAD_ID`` at padding.
         logits: ``[batch, tgt_len, vocab]``.
         label_smoothing: ``eps``; the smoothed target puts ``1 - eps`` on the label
             and ``eps / vocab`` on every token (as ``keras.losses.CategoricalCrossentropy``).
@@ -28,7 +30,7 @@ def token_statistics(labels, logits, label_smoothing: float = 0.0) -> dict:
     """
     labels = ops.cast(labels, "int32")
     logits = ops.cast(logits, "float32")
-    mask = ops.cast(ops.not_equal(labels, 0), "float32")
+    mask = ops.cast(ops.not_equal(labels, PAD_ID), "float32")
     log_normalizer = ops.logsumexp(logits, axis=-1)
     label_logits = ops.squeeze(ops.take_along_axis(logits, ops.expand_dims(labels, -1), axis=-1), -1)
     nll = log_normalizer - label_logits

@@ -3,7 +3,7 @@
 Data flow: ``source_ids -> Encoder -> (outputs, final states) -> Bridge -> decoder
 state -> Decoder (teacher-forced) -> logits``. Batches are
 ``((source_ids, target_input_ids), target_output_ids)``, all int32 ``[batch, len]``
-and 0-padded.
+and padded with ``PAD_ID`` (:mod:`nmt.vocab`).
 
 For search (greedy, beam), two calls are enough::
 
@@ -23,10 +23,12 @@ from keras import ops
 
 from nmt.config.base import config_from_dict, config_to_dict
 from nmt.config.model import ModelConfig
+from nmt.models.attention import attention_class
 from nmt.models.bridge import Bridge, final_hidden
 from nmt.models.decoder import Decoder
 from nmt.models.encoder import Encoder
 from nmt.models.losses import Perplexity, TokenMean, token_statistics
+from nmt.vocab import PAD_ID
 
 
 @keras.saving.register_keras_serializable(package="nmt")
@@ -41,7 +43,7 @@ class Seq2Seq(keras.Model):
 
     Call arguments:
         inputs: ``(source_ids [batch, src_len], target_input_ids [batch, tgt_len])``,
-            int, 0-padded; target input starts with the start id 2.
+            int, padded with ``PAD_ID``; target input starts with ``START_ID``.
         training: whether dropout is active.
 
     Returns:
@@ -67,7 +69,10 @@ class Seq2Seq(keras.Model):
         self.source_vocab_size = source_vocab_size
         self.target_vocab_size = target_vocab_size
         self.seed = seed
-        dot_needs_projection = config.attention == "dot" and config.encoder_state_size != config.target_units
+        project_memory = (
+            attention_class(config.attention).needs_query_sized_memory
+            and config.encoder_state_size != config.target_units
+        )
         self.encoder = Encoder(
             source_vocab_size,
             config.embedding_dim,
@@ -80,7 +85,7 @@ class Seq2Seq(keras.Model):
             recurrent_dropout=config.recurrent_dropout,
             layer_norm=config.layer_norm,
             residual=config.residual,
-            output_units=config.target_units if dot_needs_projection else None,
+            output_units=config.target_units if project_memory else None,
             seed=seed,
             embedding_init=config.embedding_init,
             name="encoder",
@@ -133,8 +138,8 @@ class Seq2Seq(keras.Model):
         """Encodes a source batch into the decoder's initial state.
 
         Args:
-            source_ids: int ``[batch, src_len]``, 0-padded.
-            source_mask: optional bool ``[batch, src_len]`` (defaults to ``source_ids != 0``);
+            source_ids: int ``[batch, src_len]``, padded with ``PAD_ID``.
+            source_mask: optional bool ``[batch, src_len]`` (defaults to ``source_ids != PAD_ID``);
                 when given, the ids at masked positions are never read.
             training: whether dropout is active.
 
@@ -142,10 +147,10 @@ class Seq2Seq(keras.Model):
             The decoder state dict (batch first everywhere; see :mod:`nmt.models.decoder`).
         """
         if source_mask is None:
-            source_mask = ops.not_equal(source_ids, 0)
+            source_mask = ops.not_equal(source_ids, PAD_ID)
         memory, encoder_states = self.encoder(source_ids, source_mask=source_mask, training=training)
         rnn_state = self.bridge(encoder_states)
-        summary = final_hidden(encoder_states) if self.config.attention == "context" else None
+        summary = final_hidden(encoder_states) if self.decoder.needs_summary else None
         return self.decoder.initial_state(rnn_state, memory, source_mask, summary)
 
     def logits_and_attention(self, source_ids, target_input_ids, source_mask=None, training=False):
@@ -192,7 +197,7 @@ class Seq2Seq(keras.Model):
             # Project only real target positions: the vocabulary projection is the
             # largest matmul, and padding can be half of a batch's positions.
             # (XLA needs static shapes, so jit-compiled steps project everything.)
-            real = ops.not_equal(labels, 0)
+            real = ops.not_equal(labels, PAD_ID)
             features, labels = tf.boolean_mask(features, real), tf.boolean_mask(labels, real)
         logits = self.decoder.project(features)
         stats = token_statistics(labels, logits, self.label_smoothing)
