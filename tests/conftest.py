@@ -1,4 +1,4 @@
-"""Shared fixtures: the real corpora from NMT_DATA_DIR (../shared/data by default)."""
+"""Shared fixtures: the real corpora from NMT_DATA_DIR (../shared/data by default), the tiny translator."""
 
 from __future__ import annotations
 
@@ -27,3 +27,11 @@ def data_dir() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_translator():
+    """The shared tiny SentencePiece translator (:func:`fakes.train_tiny` on :data:`fakes.PAIRS`), trained once."""
+    from fakes import train_tiny
+
+    return train_tiny()

@@ -1,7 +1,8 @@
-"""SavedModel export (issue 5): the signatures equal the Python Translator; writes are atomic.
+"""SavedModel export (issue 5): the signatures equal the Python Translator bit for bit; writes are atomic.
 
-Fast tests use a tiny SentencePiece translator trained for a few dozen steps on a
-dozen pairs, exported once per module. The slow tests train a small model on Multi30k
+Fast tests use the shared tiny SentencePiece translator (``tiny_translator``, trained
+for a few dozen steps on a dozen pairs), exported once per module; strings, scores and
+attention of every signature equal the Translator's exactly. The slow tests train a small model on Multi30k
 for 200 steps and check, in a fresh Python process that cannot import ``nmt``, that
 ``serving_default`` returns exactly ``Translator.translate``'s strings for all 1,000
 ``test_2016_flickr`` sentences; and that ``saved_model_cli`` shows and runs the export.
@@ -24,26 +25,18 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from fakes import PAIRS, FakeModel, train_tiny
 
 import nmt
 from nmt.config.decode import DecodeConfig
 from nmt.config.model import ModelConfig
-from nmt.export.loader import load_exported
+from nmt.export.loader import ExportedTranslator, load_exported
 from nmt.export.writer import METADATA_FILE, SIGNATURES, TranslatorModule
 from nmt.fileutils import atomic_directory
 from nmt.models.seq2seq import Seq2Seq
 from nmt.tokenizers import TokenizerConfig, tokenizer_class
 from nmt.translate.translator import Translator, TruncationWarning
-from nmt.vocab import END_ID, START_ID
 
-PAIRS = [
-    ("ein hund rennt", "a dog runs"), ("eine katze schläft", "a cat sleeps"),
-    ("zwei hunde spielen", "two dogs play"), ("der mann liest", "the man reads"),
-    ("die frau singt", "the woman sings"), ("ein kind lacht", "a child laughs"),
-    ("der hund schläft", "the dog sleeps"), ("die katze rennt", "the cat runs"),
-    ("zwei kinder spielen", "two children play"), ("ein mann singt", "a man sings"),
-    ("die frau liest", "the woman reads"), ("der mann lacht", "the man laughs"),
-]
 TEXTS = [
     "ein hund rennt", "", "die katze schläft", "   ", "zwei kinder lachen und spielen", "\n\t",
     "der mann", "Ein Hund rennt.", "ein hund " * 20, "🐕 ein hund", "x", "die frau singt und der mann liest",
@@ -55,32 +48,6 @@ def _strings(tensor: tf.Tensor) -> list:
     return np.vectorize(lambda b: b.decode("utf-8"), otypes=[object])(tensor.numpy()).tolist()
 
 
-def train_tiny(pairs, kind: str = "sentencepiece", vocab_size: int = 60, steps: int = 60,
-               model_config: ModelConfig | None = None, config: DecodeConfig | None = None) -> Translator:
-    """A tiny translator trained ``steps`` full-batch steps on ``pairs`` (0: untrained)."""
-    keras.utils.set_random_seed(5)
-    sources, targets = [s for s, _ in pairs], [t for _, t in pairs]
-    tokenizers = [tokenizer_class(kind).train(texts, TokenizerConfig(kind=kind, vocab_size=vocab_size))
-                  for texts in (sources, targets)]
-    src = [ids + [END_ID] for ids in tokenizers[0].tokenize(sources).to_list()]
-    tgt = [ids + [END_ID] for ids in tokenizers[1].tokenize(targets).to_list()]
-    width_s, width_t = max(map(len, src)), max(map(len, tgt))
-    source = np.array([ids + [0] * (width_s - len(ids)) for ids in src], np.int32)
-    target_out = np.array([ids + [0] * (width_t - len(ids)) for ids in tgt], np.int32)
-    target_in = np.concatenate([np.full((len(tgt), 1), START_ID, np.int32), target_out[:, :-1]], axis=1)
-    target_in[target_in == END_ID] = 0
-    model_config = model_config or ModelConfig(units=24, embedding_dim=16, attention="dot")
-    model = Seq2Seq(model_config, tokenizers[0].vocab_size, tokenizers[1].vocab_size, seed=5)
-    if steps:
-        model.compile(keras.optimizers.Adam(0.03))
-        batch = tf.data.Dataset.from_tensors(((source, target_in), target_out)).repeat()
-        model.fit(batch, steps_per_epoch=steps, epochs=1, verbose=0)
-    else:
-        model.build()
-    config = config or DecodeConfig(beam_size=3, max_length_a=1.0, max_length_b=5, max_input_length=12)
-    return Translator(model, tokenizers[0], tokenizers[1], config)
-
-
 def quiet_translate(translator: Translator, texts, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TruncationWarning)
@@ -88,8 +55,8 @@ def quiet_translate(translator: Translator, texts, **kwargs):
 
 
 @pytest.fixture(scope="module")
-def translator() -> Translator:
-    return train_tiny(PAIRS)
+def translator(tiny_translator) -> Translator:
+    return tiny_translator
 
 
 @pytest.fixture(scope="module")
@@ -103,15 +70,11 @@ def exported(export_dir):
 
 
 # ---------------------------------------------------------------------- signatures
-def assert_scores_close(actual, expected):
-    """Same numbers up to float32 rounding. The signatures search the batch in input order,
-    padded to its longest input (the n-best ones with a dynamic beam size); the Translator
-    sorts by length and compiles a fixed beam. Their matmuls have other shapes, and on some
-    CPUs (an AVX2-only AMD EPYC, family 25 model 1; not the machine of earlier CI runs) the
-    kernels then round differently, even for ``serving_default``: seen -0.9536015 against
-    -0.9536029. The translations themselves are compared exactly."""
-    np.testing.assert_allclose(np.asarray(actual, np.float64), np.asarray(expected, np.float64),
-                               rtol=1e-5, atol=1e-6)
+def assert_same(actual, expected):
+    """Bit for bit the same float32 numbers: the Translator runs each batch that holds the whole
+    list through the graph every signature traces (:func:`nmt.translate.graph.translate_text`),
+    in input order, so a signature call on the same list does exactly the same arithmetic."""
+    np.testing.assert_array_equal(np.asarray(actual), np.asarray(expected, np.float32), strict=True)
 
 
 def test_the_tiny_translator_is_not_trivial(translator):
@@ -125,7 +88,7 @@ def test_serving_default_equals_translate(translator, exported):
     assert out["translation"].dtype == tf.string and out["score"].dtype == tf.float32
     expected = quiet_translate(translator, TEXTS, return_attention=True)
     assert _strings(out["translation"]) == [t.text for t in expected]
-    assert_scores_close(out["score"], [t.score for t in expected])
+    assert_same(out["score"], [t.score for t in expected])
     assert [_strings(exported.translate(tf.constant([text]))["translation"])[0] for text in TEXTS] == \
         [t.text for t in expected]  # one at a time equals in a batch
     assert exported.signatures["serving_default"](text=tf.constant([], tf.string))["translation"].shape == [0]
@@ -140,15 +103,21 @@ def test_nbest_signature_equals_translate_nbest(translator, exported):
         warnings.simplefilter("ignore", TruncationWarning)
         expected = translator.translate_nbest(TEXTS, 3, beam_size=4)
     assert _strings(out["translations"]) == [[h.text for h in hyps] for hyps in expected]
-    assert_scores_close(out["scores"], [[h.score for h in hyps] for hyps in expected])
-    assert_scores_close(out["log_probs"], [[h.log_prob for h in hyps] for hyps in expected])
+    assert_same(out["scores"], [[h.score for h in hyps] for hyps in expected])
+    assert_same(out["log_probs"], [[h.log_prob for h in hyps] for hyps in expected])
     # Beam size 1 is greedy search; a non-negative max_length replaces the a*s+b rule.
     greedy = nbest(text=tf.constant(TEXTS), beam_size=tf.constant(1), num_hypotheses=tf.constant(1),
                    max_length=tf.constant(-1))
-    assert _strings(greedy["translations"]) == [[t] for t in quiet_translate(translator, TEXTS, beam_size=1)]
+    expected = quiet_translate(translator, TEXTS, beam_size=1, return_attention=True)
+    assert _strings(greedy["translations"]) == [[t.text] for t in expected]
+    assert_same(greedy["scores"], [[t.score] for t in expected])
+    assert_same(greedy["log_probs"], [[t.log_prob] for t in expected])
+    assert_same(greedy["scores"], greedy["log_probs"])  # greedy search ranks by the model score
     capped = exported.translate_nbest(tf.constant(TEXTS), 2, 2, 1)
     expected = translator.translate_nbest(TEXTS, 2, beam_size=2, max_length=1)
     assert _strings(capped["translations"]) == [[h.text for h in hyps] for hyps in expected]
+    assert_same(capped["scores"], [[h.score for h in hyps] for hyps in expected])
+    assert_same(capped["log_probs"], [[h.log_prob for h in hyps] for hyps in expected])
 
 
 def test_attention_signature_equals_translate_with_attention(translator, exported):
@@ -157,14 +126,27 @@ def test_attention_signature_equals_translate_with_attention(translator, exporte
         max_length=tf.constant(-1))
     expected = quiet_translate(translator, TEXTS, return_attention=True)
     assert [row[0] for row in _strings(out["translations"])] == [t.text for t in expected]
+    assert_same(out["scores"][:, 0], [t.score for t in expected])
+    assert_same(out["log_probs"][:, 0], [t.log_prob for t in expected])
     for i, translation in enumerate(expected):
         length, source_length = int(out["target_length"][i]), int(out["source_length"][i])
         assert tuple(_strings(out["target_tokens"][i])[:length]) == translation.tokens
         assert tuple(_strings(out["source_tokens"][i])[:source_length]) == translation.source_tokens
-        assert_scores_close(out["attention"][i, :length, :source_length], translation.attention)
+        assert_same(out["attention"][i, :length, :source_length], translation.attention)
         assert not out["attention"][i, length:].numpy().any() and not out["attention"][i, :, source_length:].numpy().any()
         assert all(token == "" for token in _strings(out["target_tokens"][i])[length:])
     assert int(out["target_length"][1]) == 0 and int(out["source_length"][1]) == 0  # the empty input
+
+
+def test_the_exported_translator_equals_the_translator(translator, export_dir):
+    exported = ExportedTranslator(export_dir)
+    assert exported.translate(TEXTS) == quiet_translate(translator, TEXTS)
+    assert exported.translate(TEXTS, beam_size=1) == quiet_translate(translator, TEXTS, beam_size=1)
+    for got, expected in zip(exported.translate(TEXTS, return_attention=True),
+                             quiet_translate(translator, TEXTS, return_attention=True), strict=True):
+        assert (got.text, got.score, got.log_prob, got.tokens, got.source_tokens) == \
+            (expected.text, expected.score, expected.log_prob, expected.tokens, expected.source_tokens)
+        np.testing.assert_array_equal(got.attention, expected.attention, strict=True)
 
 
 @pytest.mark.parametrize(("beam_size", "n", "message"), [
@@ -311,31 +293,11 @@ def test_load_exported_is_lazy_and_checks_the_path(tmp_path):
     assert run.stdout.strip() == "[]"
 
 
-class _UnknownThenEnd:
-    """A fake decoder: emits UNK attending to source position 1, then END."""
-
-    def step(self, token_ids, state, training=False):
-        t = state["t"]
-        logits = tf.one_hot(tf.where(t == 0, 1, 3), 8) * 10.0
-        weights = tf.one_hot(tf.fill(tf.shape(t), 1), tf.shape(state["memory_mask"])[1])
-        return logits, dict(state, t=t + 1), weights
-
-
-class _FakeModel:
-    source_vocab_size = None
-    target_vocab_size = None
-    variables = ()
-    decoder = _UnknownThenEnd()
-
-    def encode(self, source_ids, source_mask=None, training=False):
-        return {"t": tf.zeros([tf.shape(source_ids)[0]], tf.int32), "memory_mask": source_mask}
-
-
 def test_unknown_words_are_replaced_in_the_graph(tmp_path):
     kind = "char"
     src_tok = tokenizer_class(kind)(TokenizerConfig(kind=kind, vocab_size=10), characters=list("abcxyz"))
     tgt_tok = tokenizer_class(kind)(TokenizerConfig(kind=kind, vocab_size=8), characters=list("abcd"))
-    fake = Translator(_FakeModel(), src_tok, tgt_tok, DecodeConfig(beam_size=2, replace_unknown=True))
+    fake = Translator(FakeModel(), src_tok, tgt_tok, DecodeConfig(beam_size=2, replace_unknown=True))
     module = TranslatorModule(fake, {}, max_beam_size=4)
     texts = ["xyz", "", "ab"]
     assert _strings(module.translate(tf.constant(texts))["translation"]) == fake.translate(texts) == ["y", "", "b"]
@@ -358,6 +320,8 @@ def test_other_model_variants_trace_and_match(model_config):
     out = module.translate_nbest(tf.constant(texts), 2, 2, 3)  # traces greedy and beam search
     expected = translator.translate_nbest(texts, 2, beam_size=2, max_length=3)
     assert _strings(out["translations"]) == [[h.text for h in hyps] for hyps in expected]
+    assert_same(out["scores"], [[h.score for h in hyps] for hyps in expected])
+    assert_same(out["log_probs"], [[h.log_prob for h in hyps] for hyps in expected])
 
 
 @pytest.mark.slow

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 import pandas as pd
 import pytest
 
 pytest.importorskip("matplotlib")
 
-from nmt.config.decode import DecodeConfig  # noqa: E402
-from nmt.config.model import ModelConfig  # noqa: E402
-from nmt.models.seq2seq import Seq2Seq  # noqa: E402
 from nmt.plotting import plot_attention, plot_training_curves, plot_translation  # noqa: E402
-from nmt.tokenizers import CharTokenizer, TokenizerConfig  # noqa: E402
-from nmt.translate.translator import Translator  # noqa: E402
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -38,13 +32,8 @@ def test_attention_shape_must_match_the_labels():
         plot_attention(np.zeros((0, 2)), ["a", "b"], [])
 
 
-def test_plot_translation_draws_the_translators_attention(tmp_path):
-    src_tok = CharTokenizer.train(["ein hund"], TokenizerConfig(kind="char", vocab_size=12))
-    tgt_tok = CharTokenizer.train(["a dog"], TokenizerConfig(kind="char", vocab_size=12))
-    keras.utils.set_random_seed(1)
-    model = Seq2Seq(ModelConfig(units=8, embedding_dim=8), src_tok.vocab_size, tgt_tok.vocab_size)
-    model.build()
-    translator = Translator(model, src_tok, tgt_tok, DecodeConfig(beam_size=2, max_length_a=0, max_length_b=3))
+def test_plot_translation_draws_the_translators_attention(tiny_translator, tmp_path):
+    translator = tiny_translator
     figure = plot_translation(translator, "ein hund", path=tmp_path / "t.png")
     translation = translator.translate("ein hund", return_attention=True)
     axes = figure.axes[0]

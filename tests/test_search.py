@@ -394,6 +394,28 @@ def test_compiled_and_eager_search_agree(model):
     np.testing.assert_allclose(eager.scores.numpy(), compiled.scores.numpy(), rtol=1e-5, atol=1e-5)
 
 
+def test_a_tensor_beam_size_chooses_the_search_in_the_graph(model):
+    # One graph for every beam size: beam 1 is greedy search (scores are log-probs, no length
+    # penalty), more is beam search; both equal the search traced for that Python int.
+    batch = sources(np.random.default_rng(9), 5)
+    settings = [tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.int32)]
+
+    @tf.function(input_signature=settings)
+    def dynamic(source_ids, beam_size, n_best):
+        return search(model, source_ids, beam_size=beam_size, n_best=n_best, length_penalty=0.6)
+
+    for beam_size, n_best in ((1, 1), (3, 2), (4, 4)):
+        fixed = tf.function(lambda ids, k=beam_size, n=n_best: search(model, ids, beam_size=k, n_best=n,
+                                                                        length_penalty=0.6))(batch)
+        out = dynamic(batch, beam_size, n_best)
+        assert out.ids.shape[1] == n_best
+        for got, expected in zip(out, fixed):
+            np.testing.assert_array_equal(got.numpy(), expected.numpy())
+    assert dynamic.experimental_get_tracing_count() == 1
+    greedy = dynamic(batch, 1, 1)
+    np.testing.assert_array_equal(greedy.scores.numpy(), greedy.log_probs.numpy())
+
+
 def test_search_rejects_bad_arguments(model):
     with pytest.raises(ValueError, match="n_best"):
         search(model, np.array([[5, 3]], np.int32), beam_size=2, n_best=3)

@@ -7,18 +7,16 @@ import subprocess
 import sys
 import warnings
 
-import keras
 import numpy as np
 import pandas as pd
 import pytest
-import tensorflow as tf
+from fakes import FakeModel, train_tiny
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nmt.config.base import ConfigError, config_from_dict
 from nmt.config.decode import DecodeConfig
 from nmt.config.model import ModelConfig
-from nmt.models.seq2seq import Seq2Seq
 from nmt.tokenizers import CharTokenizer, TokenizerConfig
 from nmt.translate.translator import Hypothesis, Translation, Translator, TruncationWarning
 
@@ -28,13 +26,11 @@ TARGETS = ["a dog", "a cat", "two dogs", "the man", "the woman", "a child"]
 
 @pytest.fixture(scope="module")
 def translator():
-    keras.utils.set_random_seed(3)
-    src_tok = CharTokenizer.train(SOURCES, TokenizerConfig(kind="char", vocab_size=24), name="de_tokenizer")
-    tgt_tok = CharTokenizer.train(TARGETS, TokenizerConfig(kind="char", vocab_size=20), name="en_tokenizer")
-    model = Seq2Seq(ModelConfig(units=12, embedding_dim=8), src_tok.vocab_size, tgt_tok.vocab_size, seed=3)
-    model.build()
+    """An untrained character translator (random weights) with batches of 2."""
     config = DecodeConfig(beam_size=3, max_length_a=0.5, max_length_b=4, batch_size=2, max_input_length=30)
-    return Translator(model, src_tok, tgt_tok, config)
+    return train_tiny(list(zip(SOURCES, TARGETS)), kind="char", vocab_size=(24, 20), steps=0,
+                      model_config=ModelConfig(units=12, embedding_dim=8), config=config, seed=3,
+                      names=("de_tokenizer", "en_tokenizer"))
 
 
 def test_translate_returns_the_form_of_its_input(translator):
@@ -140,34 +136,13 @@ def test_search_is_traced_once_per_beam_size(translator):
                        translator.config)
     for texts in (["ein"], ["ein hund", "der mann", "x"], ["die frau und der mann"] * 5):
         fresh.translate(texts, length_penalty=0.1 * len(texts), max_length=len(texts))
-    assert fresh.search_function(3).experimental_get_tracing_count() == 1
-
-
-class _UnknownThenEnd:
-    """A fake decoder: emits UNK attending to source position 1, then END."""
-
-    def step(self, token_ids, state, training=False):
-        t = state["t"]
-        vocab = 8
-        token = tf.where(t == 0, 1, 3)
-        logits = tf.one_hot(token, vocab) * 10.0
-        weights = tf.one_hot(tf.fill(tf.shape(t), 1), tf.shape(state["memory_mask"])[1])
-        return logits, dict(state, t=t + 1), weights
-
-
-class _FakeModel:
-    source_vocab_size = None
-    target_vocab_size = None
-    decoder = _UnknownThenEnd()
-
-    def encode(self, source_ids, source_mask=None, training=False):
-        return {"t": tf.zeros([tf.shape(source_ids)[0]], tf.int32), "memory_mask": source_mask}
+    assert fresh.translate_function(3).experimental_get_tracing_count() == 1
 
 
 def test_replace_unknown_copies_the_attended_source_token():
     src_tok = CharTokenizer(TokenizerConfig(kind="char", vocab_size=10), characters=list("abcxyz"))
     tgt_tok = CharTokenizer(TokenizerConfig(kind="char", vocab_size=8), characters=list("abcd"))
-    fake = Translator(_FakeModel(), src_tok, tgt_tok, DecodeConfig(beam_size=1))
+    fake = Translator(FakeModel(), src_tok, tgt_tok, DecodeConfig(beam_size=1))
     assert fake.translate(["xyz", "ab"]) == ["\u2047", "\u2047"]
     assert fake.translate(["xyz", "ab"], replace_unknown=True) == ["y", "b"]
     assert fake.translate(["xyz"], replace_unknown=True, beam_size=2) == ["y"]

@@ -13,12 +13,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import tensorflow as tf
 
 from nmt.config.base import config_from_dict
 from nmt.config.decode import DecodeConfig
-from nmt.translate.translator import Translation
+from nmt.translate.values import TRANSLATIONS, Translation, translations_from_outputs
 
 #: The export's metadata asset (written by ``nmt.export.writer``).
 METADATA = Path("assets") / "nmt_export.json"
@@ -54,7 +53,7 @@ class ExportedTranslator:
 
         Args:
             beam_size: overrides the exported beam size (at most ``max_beam_size``).
-            return_attention: return :class:`nmt.translate.translator.Translation` objects.
+            return_attention: return :class:`nmt.translate.values.Translation` objects.
             batch_size: sentences per signature call (default: the exported ``decode.batch_size``).
             **fixed: other ``Translator.translate`` overrides; only ``None`` is accepted.
 
@@ -77,30 +76,19 @@ class ExportedTranslator:
             results.extend(self._call(batch, beam, return_attention))
         return results[0] if single else results
 
-    def _call(self, text: tf.Tensor, beam: int, detailed: bool) -> list[Any]:
+    def _call(self, text: tf.Tensor, beam: int, detailed: bool) -> list[str] | list[Translation]:
         settings = dict(beam_size=tf.constant(beam, tf.int32), num_hypotheses=tf.constant(1, tf.int32),
                         max_length=tf.constant(-1, tf.int32))
         signatures = self.loaded.signatures
         if detailed:
-            out = {k: v.numpy() for k, v in signatures["translate_with_attention"](text=text, **settings).items()}
-            return [self._translation(out, row) for row in range(len(out["translations"]))]
+            out = signatures["translate_with_attention"](text=text, **settings)
+            return [translations[0] for translations in translations_from_outputs(
+                {key: value.numpy() for key, value in out.items()})]
         if beam == self.config.beam_size:
-            out = signatures["serving_default"](text=text)
-            return [t.decode("utf-8", "replace") for t in out["translation"].numpy()]
-        out = signatures["translate_nbest"](text=text, **settings)
-        return [t.decode("utf-8", "replace") for t in out["translations"].numpy()[:, 0]]
-
-    @staticmethod
-    def _translation(out: dict[str, np.ndarray], row: int) -> Translation:
-        length, source_length = int(out["target_length"][row]), int(out["source_length"][row])
-        return Translation(
-            text=out["translations"][row, 0].decode("utf-8", "replace"),
-            score=float(out["scores"][row, 0]),
-            log_prob=float(out["log_probs"][row, 0]),
-            tokens=tuple(t.decode("utf-8", "replace") for t in out["target_tokens"][row, :length]),
-            source_tokens=tuple(t.decode("utf-8", "replace") for t in out["source_tokens"][row, :source_length]),
-            attention=np.asarray(out["attention"][row, :length, :source_length], np.float32),
-        )
+            texts = signatures["serving_default"](text=text)["translation"].numpy()
+        else:
+            texts = signatures["translate_nbest"](text=text, **settings)[TRANSLATIONS].numpy()[:, 0]
+        return [t.decode("utf-8", "replace") for t in texts]
 
 
 def load_exported(path: str | Path):

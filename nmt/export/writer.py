@@ -36,12 +36,16 @@ the beam size (``1`` is greedy search; at most ``max_beam_size``), the number of
 hypotheses ``n`` (``1 <= n <= beam_size``) and a maximum output length (a negative
 value keeps the exported ``max_length_a * s + max_length_b`` rule) per call, as
 ``Translator.translate_nbest`` and ``Translator.translate(..., return_attention=True)``
-do. One beam-search graph serves every beam size: :func:`nmt.search.beam_search`
-accepts the beam size as a tensor (no branch per beam size, no retracing).
+do. One beam-search graph serves every beam size: :func:`nmt.search.search` takes
+the beam size as a tensor (greedy search for 1, no branch per beam size, no retracing).
 
-Each call decodes its whole batch at once (the Python translator sorts by length
-into batches of ``decode.batch_size`` first): send batches of a reasonable size.
-Empty and whitespace-only inputs give ``""`` with score 0 without running the model.
+Every signature traces :func:`nmt.translate.graph.translate_text`, the graph the
+Python ``Translator`` compiles too, so a signature call returns exactly what the
+translator returns for the same list when that list fits in one of its batches. Each
+call decodes its whole batch at once, in input order (the Python translator sorts
+longer lists by length into batches of ``decode.batch_size`` first): send batches of
+a reasonable size. Empty and whitespace-only inputs give ``""`` with score 0 without
+running the model.
 
 Tokenizer files: tensorflow-text keeps the SentencePiece model as an attribute of its
 op (and WordPiece's compiled vocabulary as a constant), so the graph is
@@ -66,10 +70,9 @@ import tensorflow as tf
 from nmt.config.base import config_to_dict
 from nmt.export.loader import is_saved_model
 from nmt.fileutils import atomic_directory
-from nmt.search import SearchOutput, search
 from nmt.tokenizers.base import Tokenizer
-from nmt.translate.unknown import replace_unknown
-from nmt.vocab import END_ID, PAD_ID
+from nmt.translate.graph import translate_text
+from nmt.translate.values import LOG_PROBS, SCORES, TRANSLATIONS
 
 if TYPE_CHECKING:
     from nmt.translate.translator import Translator
@@ -136,18 +139,28 @@ class TranslatorModule(tf.Module):
     def _translate_default(self, text: tf.Tensor) -> dict[str, tf.Tensor]:
         config = self._translator.config
         result = self._run(text, config.beam_size, 1, config.max_length_a, config.max_length_b,
-                           replace=config.replace_unknown, detailed=False)
-        return {"translation": result["translations"][:, 0], "score": result["scores"][:, 0]}
+                           replace_unknown=config.replace_unknown, detailed=False)
+        return {"translation": result[TRANSLATIONS][:, 0], "score": result[SCORES][:, 0]}
 
     def _translate_nbest(self, text, beam_size, num_hypotheses, max_length) -> dict[str, tf.Tensor]:
         beam_size, num_hypotheses, a, b = self._dynamic_settings(beam_size, num_hypotheses, max_length)
-        result = self._run(text, beam_size, num_hypotheses, a, b, replace=False, detailed=False)
-        return {key: result[key] for key in ("translations", "scores", "log_probs")}
+        result = self._run(text, beam_size, num_hypotheses, a, b, replace_unknown=False, detailed=False)
+        return {key: result[key] for key in (TRANSLATIONS, SCORES, LOG_PROBS)}
 
     def _translate_with_attention(self, text, beam_size, num_hypotheses, max_length) -> dict[str, tf.Tensor]:
         beam_size, num_hypotheses, a, b = self._dynamic_settings(beam_size, num_hypotheses, max_length)
         return self._run(text, beam_size, num_hypotheses, a, b,
-                         replace=self._translator.config.replace_unknown, detailed=True)
+                         replace_unknown=self._translator.config.replace_unknown, detailed=True)
+
+    def _run(self, text, beam_size, n_best, a, b, *, replace_unknown: bool, detailed: bool) -> dict[str, tf.Tensor]:
+        """:func:`nmt.translate.graph.translate_text` with the translator's model, tokenizers and penalties."""
+        translator = self._translator
+        config = translator.config
+        return translate_text(
+            text, translator.model, translator.source_tokenizer, translator.target_tokenizer,
+            max_input_length=config.max_input_length, beam_size=beam_size, n_best=n_best,
+            length_penalty=config.length_penalty, coverage_penalty=config.coverage_penalty,
+            max_length_a=a, max_length_b=b, replace_unknown=replace_unknown, detailed=detailed)
 
     def _dynamic_settings(self, beam_size, num_hypotheses, max_length):
         """Checks the per-call settings (in the graph) and turns ``max_length`` into ``(a, b)``."""
@@ -168,92 +181,6 @@ class TranslatorModule(tf.Module):
         b = tf.where(default, tf.constant(config.max_length_b, tf.int32), max_length)
         return beam_size, num_hypotheses, a, b
 
-    # ------------------------------------------------------------------ the graph
-    def _run(self, text, beam_size, n_best, a, b, *, replace: bool, detailed: bool) -> dict[str, tf.Tensor]:
-        """Translates ``text`` (string ``[batch]``); every output has the batch first.
-
-        ``beam_size`` and ``n_best`` are Python ints (one fixed search, as the Python
-        translator compiles it) or int32 scalar tensors (beam search with a dynamic
-        beam, greedy search for 1).
-        """
-        translator = self._translator
-        source_ids, position = self._sources(text)  # [m, S] non-empty rows only; [batch]
-        output = self._search(source_ids, beam_size, n_best, a, b)
-        m, n, steps = tf.unstack(tf.shape(output.ids))
-        texts = translator.target_tokenizer.detokenize(tf.reshape(output.ids, [m * n, steps]))
-        texts = tf.reshape(texts, [m, n])
-        if replace:
-            best = replace_unknown(texts[:, 0], output.ids[:, 0], output.attention, source_ids,
-                                   translator.source_tokenizer)
-            texts = tf.concat([best[:, tf.newaxis], texts[:, 1:]], axis=1)
-        result = {
-            "translations": _scatter(texts, position, ""),
-            "scores": _scatter(output.scores, position, 0.0),
-            "log_probs": _scatter(output.log_probs, position, 0.0),
-        }
-        if detailed:
-            lengths = output.lengths[:, 0]
-            source_lengths = tf.reduce_sum(tf.cast(source_ids != PAD_ID, tf.int32), axis=1)
-            target_mask = tf.range(steps)[tf.newaxis, :] < lengths[:, tf.newaxis]  # [m, T]
-            source_mask = tf.range(tf.shape(source_ids)[1])[tf.newaxis, :] < source_lengths[:, tf.newaxis]
-            target_tokens = translator.target_tokenizer.id_to_token(output.ids[:, 0])
-            source_tokens = translator.source_tokenizer.id_to_token(source_ids)
-            attention = tf.where(target_mask[:, :, tf.newaxis] & source_mask[:, tf.newaxis, :],
-                                 output.attention, 0.0)
-            result.update({
-                "attention": _scatter(attention, position, 0.0),
-                "target_tokens": _scatter(tf.where(target_mask, target_tokens, ""), position, ""),
-                "source_tokens": _scatter(tf.where(source_mask, source_tokens, ""), position, ""),
-                "target_length": _scatter(lengths, position, 0),
-                "source_length": _scatter(source_lengths, position, 0),
-            })
-        return result
-
-    def _sources(self, text: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        """Source ids of the non-empty inputs and where each input's result is.
-
-        Returns:
-            ``source_ids`` int32 ``[m, S]``: tokens cut to ``max_input_length - 1``,
-            END appended, 0-padded, for the ``m`` inputs with at least one token (in
-            input order); ``position`` int32 ``[batch]``: ``1 + `` the input's row in
-            ``source_ids``, or 0 for an empty input (see :func:`_scatter`).
-        """
-        max_input_length = self._translator.config.max_input_length
-        tokens = self._translator.source_tokenizer.tokenize(text)[:, :max_input_length - 1]
-        non_empty = tokens.row_lengths() > 0
-        ends = tf.RaggedTensor.from_tensor(tf.fill([tokens.nrows(), 1], END_ID), row_splits_dtype=tf.int64)
-        sources = tf.concat([tokens, ends], axis=1)
-        source_ids = tf.gather(sources, tf.where(non_empty)[:, 0]).to_tensor(default_value=PAD_ID)
-        position = tf.where(non_empty, tf.cumsum(tf.cast(non_empty, tf.int32)), 0)
-        return source_ids, position
-
-    def _search(self, source_ids, beam_size, n_best, a, b) -> SearchOutput:
-        """Runs the search on ``source_ids [m, S]`` (no model call when ``m == 0``)."""
-        model, config = self._translator.model, self._translator.config
-        settings = dict(length_penalty=tf.constant(config.length_penalty, tf.float32),
-                        coverage_penalty=tf.constant(config.coverage_penalty, tf.float32),
-                        max_length_a=tf.cast(a, tf.float32), max_length_b=tf.cast(b, tf.int32))
-
-        def run() -> SearchOutput:
-            if isinstance(beam_size, int):
-                return search(model, source_ids, beam_size=beam_size, n_best=n_best, **settings)
-            return tf.cond(
-                tf.equal(beam_size, 1),
-                lambda: search(model, source_ids, beam_size=1, n_best=1, **settings),
-                lambda: search(model, source_ids, beam_size=beam_size, n_best=n_best, **settings),
-            )
-
-        def nothing() -> SearchOutput:
-            m, width = tf.shape(source_ids)[0], tf.shape(source_ids)[1]
-            return SearchOutput(
-                ids=tf.zeros([m, n_best, 0], tf.int32), lengths=tf.zeros([m, n_best], tf.int32),
-                scores=tf.zeros([m, n_best], tf.float32), log_probs=tf.zeros([m, n_best], tf.float32),
-                attention=tf.zeros([m, 0, width], tf.float32),
-            )
-
-        return tf.cond(tf.shape(source_ids)[0] > 0, run, nothing)
-
-
 def _tf_variables(model) -> list[tf.Variable]:
     """The ``tf.Variable`` s behind the model's Keras variables, which the traced graphs capture.
 
@@ -270,12 +197,6 @@ def _tf_variables(model) -> list[tf.Variable]:
                             "not a tf.Variable (is the TensorFlow backend active?)")
         variables.append(value)
     return variables
-
-
-def _scatter(values: tf.Tensor, position: tf.Tensor, fill) -> tf.Tensor:
-    """Rows of ``values [m, ...]`` back at their inputs: ``[batch, ...]``, ``fill`` where ``position`` is 0."""
-    filler = tf.fill(tf.concat([[1], tf.shape(values)[1:]], 0), tf.constant(fill, values.dtype))
-    return tf.gather(tf.concat([filler, values], axis=0), position)
 
 
 # ---------------------------------------------------------------------- writing and loading

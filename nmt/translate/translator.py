@@ -1,9 +1,11 @@
 """The Translator: tokenizers + model + decoding settings, from raw text to raw text.
 
-``Translator.translate`` tokenizes, sorts the inputs by length into batches of
-``decode.batch_size``, runs the compiled search (:func:`nmt.search.compiled_search`,
-one trace per beam size, whatever the batch and sentence sizes), detokenizes and
-puts the translations back in input order::
+``Translator.translate`` sorts the inputs by token length into batches of
+``decode.batch_size`` (a list that fits in one batch stays in input order) and runs
+each batch as text through the one translate graph
+(:func:`nmt.translate.graph.translate_text`, compiled once per search: beam size,
+hypotheses, unknown-word replacement, details), which the SavedModel export's
+signatures trace too; the translations come back in input order::
 
     translator = Translator(model, src_tok, tgt_tok, DecodeConfig(beam_size=5))
     translator.translate("Ein Hund rennt.")                # -> str
@@ -37,10 +39,13 @@ from nmt.config.base import config_from_dict, config_to_dict
 from nmt.config.decode import DecodeConfig
 from nmt.fileutils import atomic_directory, atomic_write
 from nmt.models.seq2seq import Seq2Seq  # noqa: F401  (registers the model class for loading)
-from nmt.search import compiled_search
-from nmt.tokenizers import Tokenizer
-from nmt.translate.unknown import replace_unknown
-from nmt.vocab import END_ID, PAD_ID  # the package registers every tokenizer kind
+from nmt.tokenizers import Tokenizer  # the package registers every tokenizer kind
+from nmt.translate.graph import translate_text
+from nmt.translate.package import TranslatorPackage
+from nmt.translate.values import Hypothesis, Translation, translations_from_outputs
+
+__all__ = ["FORMAT_VERSION", "SETTINGS_FILE", "Hypothesis", "Translation", "Translator", "TranslatorPackage",
+           "TruncationWarning"]
 
 #: Files of a saved translator directory.
 SETTINGS_FILE = "translator.json"
@@ -48,40 +53,12 @@ MODEL_FILE = "model.keras"
 SOURCE_TOKENIZER_DIR = "source_tokenizer"
 TARGET_TOKENIZER_DIR = "target_tokenizer"
 FORMAT_VERSION = 1
+#: Inputs tokenized per call when counting tokens.
+_TOKENIZE_CHUNK = 1024
 
 
 class TruncationWarning(UserWarning):
     """Some inputs were longer than ``decode.max_input_length`` tokens and were cut."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Translation:
-    """One translation with what produced it (``translate(..., return_attention=True)``).
-
-    Attributes:
-        text: the detokenized translation.
-        score: the search's ranking score (length/coverage-penalized for beam search).
-        log_prob: the model score ``log P(tokens | source)``.
-        tokens: target token labels (subwords), END included; empty for an empty input.
-        source_tokens: source token labels as the model read them, END included.
-        attention: float ``[len(tokens), len(source_tokens)]``.
-    """
-
-    text: str
-    score: float
-    log_prob: float
-    tokens: tuple[str, ...]
-    source_tokens: tuple[str, ...]
-    attention: np.ndarray
-
-
-@dataclasses.dataclass(frozen=True)
-class Hypothesis:
-    """One entry of an n-best list (:meth:`Translator.translate_nbest`)."""
-
-    text: str
-    score: float
-    log_prob: float
 
 
 class Translator:
@@ -114,18 +91,10 @@ class Translator:
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer
         self.config = config
-        self._functions: dict[tuple[int, int], Any] = {}
-        # Text <-> ids as graphs too, traced once: eager tokenizer calls rebuild their ops each time.
-        strings, ids = tf.TensorSpec([None], tf.string), tf.TensorSpec([None, None], tf.int32)
-        self._tokenize = tf.function(source_tokenizer.tokenize, input_signature=[strings])
-        self._detokenize = tf.function(target_tokenizer.detokenize, input_signature=[ids])
-        self._source_labels = tf.function(source_tokenizer.id_to_token, input_signature=[ids])
-        self._target_labels = tf.function(target_tokenizer.id_to_token, input_signature=[ids])
-        self._replace_unknown = tf.function(
-            lambda texts, output_ids, attention, source_ids: replace_unknown(
-                texts, output_ids, attention, source_ids, source_tokenizer),
-            input_signature=[strings, ids, tf.TensorSpec([None, None, None], tf.float32), ids],
-        )
+        self._functions: dict[tuple[int, int, bool, bool], Any] = {}
+        # Token counts (for the batches and the truncation warning) as a graph, traced once.
+        self._token_counts = tf.function(lambda text: source_tokenizer.tokenize(text).row_lengths(),
+                                         input_signature=[tf.TensorSpec([None], tf.string)])
 
     # ------------------------------------------------------------------ translation
     def translate(self, texts, *, beam_size: int | None = None, length_penalty: float | None = None,
@@ -178,11 +147,34 @@ class Translator:
         results = self._run(items, config, max_length, n_best=n, detailed=False)
         return wrap([[Hypothesis(t.text, t.score, t.log_prob) for t in translations] for translations in results])
 
-    def search_function(self, beam_size: int, n_best: int = 1):
-        """The compiled search for ``beam_size`` (built on first use, then reused)."""
-        key = (beam_size, n_best)
+    def translate_function(self, beam_size: int, n_best: int = 1, *, replace_unknown: bool = False,
+                           detailed: bool = False):
+        """The compiled one translate graph for one search (built on first use, then reused).
+
+        Call it as ``fn(text, length_penalty, coverage_penalty, max_length_a,
+        max_length_b)`` with ``tf.string [batch]`` and scalars (float32, float32,
+        float32, int32); it returns :func:`nmt.translate.graph.translate_text`'s dict.
+        Its input signature has an unknown batch size, so it traces once
+        (``fn.experimental_get_tracing_count()``).
+        """
+        key = (beam_size, n_best, replace_unknown, detailed)
         if key not in self._functions:
-            self._functions[key] = compiled_search(self.model, beam_size=beam_size, n_best=n_best)
+            def run(text, length_penalty, coverage_penalty, max_length_a, max_length_b):
+                return translate_text(
+                    text, self.model, self.source_tokenizer, self.target_tokenizer,
+                    max_input_length=self.config.max_input_length, beam_size=beam_size, n_best=n_best,
+                    length_penalty=length_penalty, coverage_penalty=coverage_penalty,
+                    max_length_a=max_length_a, max_length_b=max_length_b,
+                    replace_unknown=replace_unknown, detailed=detailed)
+
+            # No autograph, as the export's signatures: both trace the same graph.
+            self._functions[key] = tf.function(run, autograph=False, input_signature=[
+                tf.TensorSpec([None], tf.string, name="text"),
+                tf.TensorSpec([], tf.float32, name="length_penalty"),
+                tf.TensorSpec([], tf.float32, name="coverage_penalty"),
+                tf.TensorSpec([], tf.float32, name="max_length_a"),
+                tf.TensorSpec([], tf.int32, name="max_length_b"),
+            ])
         return self._functions[key]
 
     def _settings(self, **overrides) -> DecodeConfig:
@@ -194,73 +186,34 @@ class Translator:
         """Translations of ``texts`` (``n_best`` per input) in input order."""
         if max_length is not None and (not isinstance(max_length, int) or max_length < 0):
             raise ValueError(f"max_length={max_length!r} must be a non-negative integer")
-        sources = self._source_ids(texts, config.max_input_length)
+        encoded = [text.encode("utf-8", "replace") for text in texts]
+        lengths = self._count_tokens(encoded)
+        too_long = int(np.sum(lengths >= config.max_input_length))
+        if too_long:
+            warnings.warn(
+                f"{too_long} of {len(texts)} inputs are longer than max_input_length={config.max_input_length} "
+                f"tokens (END included) and were truncated",
+                TruncationWarning, stacklevel=3,
+            )
+        a, b = (0.0, max_length) if max_length is not None else (config.max_length_a, config.max_length_b)
+        function = self.translate_function(config.beam_size, n_best, replace_unknown=config.replace_unknown,
+                                           detailed=detailed)
+        settings = (tf.constant(config.length_penalty, tf.float32), tf.constant(config.coverage_penalty, tf.float32),
+                    tf.constant(a, tf.float32), tf.constant(b, tf.int32))
         empty = Translation("", 0.0, 0.0, (), (), np.zeros((0, 0), np.float32))
         results: list[list[Translation]] = [[empty] * n_best for _ in texts]
-        todo = [i for i, ids in enumerate(sources) if len(ids) > 1]
-        todo.sort(key=lambda i: len(sources[i]))  # stable: equal lengths keep input order
-        a, b = (0.0, max_length) if max_length is not None else (config.max_length_a, config.max_length_b)
-        function = self.search_function(config.beam_size, n_best)
-        for start in range(0, len(todo), config.batch_size):
-            rows = todo[start:start + config.batch_size]
-            batch = np.full((len(rows), max(len(sources[i]) for i in rows)), PAD_ID, np.int32)
-            for row, i in enumerate(rows):
-                batch[row, :len(sources[i])] = sources[i]
-            output = function(tf.constant(batch), tf.constant(config.length_penalty, tf.float32),
-                              tf.constant(config.coverage_penalty, tf.float32),
-                              tf.constant(a, tf.float32), tf.constant(b, tf.int32))
-            for row, translations in zip(rows, self._unpack(batch, output, config, n_best, detailed)):
+        for rows in _batches(lengths, config.max_input_length, config.batch_size):
+            text = tf.constant([encoded[i] for i in rows], tf.string, shape=[len(rows)])
+            outputs = {key: value.numpy() for key, value in function(text, *settings).items()}
+            for row, translations in zip(rows, translations_from_outputs(outputs)):
                 results[row] = translations
         return results
 
-    def _source_ids(self, texts: list[str], max_input_length: int) -> list[np.ndarray]:
-        """Source ids per text, END appended, cut to ``max_input_length`` (with a warning)."""
-        sources: list[np.ndarray] = []
-        chunk = 1024
-        for start in range(0, len(texts), chunk):
-            encoded = [text.encode("utf-8", "replace") for text in texts[start:start + chunk]]
-            ragged = self._tokenize(tf.constant(encoded, tf.string, shape=[len(encoded)]))
-            values, splits = ragged.flat_values.numpy(), ragged.row_splits.numpy()
-            sources.extend(values[splits[i]:splits[i + 1]] for i in range(len(encoded)))
-        too_long = sum(len(ids) >= max_input_length for ids in sources)
-        if too_long:
-            warnings.warn(
-                f"{too_long} of {len(texts)} inputs are longer than max_input_length={max_input_length} "
-                f"tokens (END included) and were truncated",
-                TruncationWarning, stacklevel=4,
-            )
-        end = np.array([END_ID], np.int32)
-        return [np.concatenate([ids[:max_input_length - 1], end]).astype(np.int32) if len(ids) else end
-                for ids in sources]
-
-    def _unpack(self, batch: np.ndarray, output, config: DecodeConfig, n_best: int,
-                detailed: bool) -> list[list[Translation]]:
-        """Search output for one batch -> per sentence, ``n_best`` :class:`Translation` objects."""
-        ids = output.ids  # [batch, n, T]
-        texts = [self._detokenize(ids[:, j]) for j in range(n_best)]
-        if config.replace_unknown:
-            texts[0] = self._replace_unknown(texts[0], ids[:, 0], output.attention, tf.constant(batch))
-        texts = [[t.decode("utf-8") for t in column.numpy()] for column in texts]
-        scores, log_probs = output.scores.numpy(), output.log_probs.numpy()
-        lengths = output.lengths.numpy()
-        if detailed:
-            target_labels = _labels(self._target_labels(ids[:, 0]).numpy())
-            source_labels = _labels(self._source_labels(tf.constant(batch)).numpy())
-            attention = output.attention.numpy()
-        result = []
-        for row in range(batch.shape[0]):
-            translations = []
-            for j in range(n_best):
-                tokens, sources, weights = (), (), np.zeros((0, 0), np.float32)
-                if detailed and j == 0:
-                    length, source_length = int(lengths[row, 0]), int(np.sum(batch[row] != PAD_ID))
-                    tokens = tuple(target_labels[row][:length])
-                    sources = tuple(source_labels[row][:source_length])
-                    weights = attention[row, :length, :source_length]
-                translations.append(Translation(texts[j][row], float(scores[row, j]), float(log_probs[row, j]),
-                                                tokens, sources, weights))
-            result.append(translations)
-        return result
+    def _count_tokens(self, encoded: list[bytes]) -> np.ndarray:
+        """Source tokens per input (before truncation, END not counted): int64 ``[len(encoded)]``."""
+        chunks = [encoded[start:start + _TOKENIZE_CHUNK] for start in range(0, len(encoded), _TOKENIZE_CHUNK)]
+        counts = [self._token_counts(tf.constant(chunk, tf.string, shape=[len(chunk)])).numpy() for chunk in chunks]
+        return np.concatenate(counts) if counts else np.zeros([0], np.int64)
 
     # ------------------------------------------------------------------ saving
     def save(self, path: str | Path, *, overwrite: bool = True) -> Path:
@@ -337,46 +290,19 @@ class Translator:
                    settings["decode"])
 
 
-@keras.saving.register_keras_serializable(package="nmt")
-class TranslatorPackage(keras.layers.Layer):
-    """A Translator as one Keras object, so it saves to and loads from one ``.keras`` file.
+def _batches(lengths: np.ndarray, max_input_length: int, batch_size: int) -> list[list[int]]:
+    """Input rows per graph call.
 
-    Keras saving stores the model's weights and the tokenizers' assets; the decode
-    settings travel in the config. A joint tokenizer (source is target) is stored once.
-
-    Args:
-        model: the seq2seq model.
-        source_tokenizer, target_tokenizer: the tokenizers.
-        decode: the :class:`DecodeConfig` as a dict.
+    All inputs in input order when at most ``batch_size`` have tokens (the call then
+    equals a signature call of the export on the same list); otherwise the inputs with
+    tokens, sorted by their truncated length (stable: equal lengths keep input order),
+    ``batch_size`` per call, so each batch pads little.
     """
-
-    def __init__(self, model, source_tokenizer, target_tokenizer, decode: Mapping[str, Any], **kwargs):
-        super().__init__(**kwargs)
-        self.model = model
-        self.source_tokenizer = source_tokenizer
-        self.target_tokenizer = target_tokenizer
-        self.decode = dict(decode)
-        self.built = True
-
-    def get_config(self) -> dict[str, Any]:
-        joint = self.source_tokenizer is self.target_tokenizer
-        return {
-            **super().get_config(),
-            "model": keras.saving.serialize_keras_object(self.model),
-            "source_tokenizer": keras.saving.serialize_keras_object(self.source_tokenizer),
-            "target_tokenizer": None if joint else keras.saving.serialize_keras_object(self.target_tokenizer),
-            "decode": self.decode,
-        }
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> TranslatorPackage:
-        config = dict(config)
-        for key in ("model", "source_tokenizer", "target_tokenizer"):
-            if config[key] is not None:
-                config[key] = keras.saving.deserialize_keras_object(config[key])
-        if config["target_tokenizer"] is None:
-            config["target_tokenizer"] = config["source_tokenizer"]
-        return cls(**config)
+    todo = [i for i, n in enumerate(lengths) if n > 0]
+    if len(todo) <= batch_size:
+        return [list(range(len(lengths)))] if todo else []
+    todo.sort(key=lambda i: min(lengths[i], max_input_length - 1))
+    return [todo[start:start + batch_size] for start in range(0, len(todo), batch_size)]
 
 
 def _as_list(texts) -> tuple[list[str], Any]:
@@ -400,7 +326,3 @@ def _as_text(value, where) -> str:
     if not isinstance(value, str):
         raise TypeError(f"input {where!r} is a {type(value).__name__}, not a str")
     return value
-
-
-def _labels(array: np.ndarray) -> list[list[str]]:
-    return [[label.decode("utf-8", "replace") for label in row] for row in array]
