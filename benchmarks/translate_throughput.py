@@ -107,7 +107,9 @@ def time_translate(translator, texts, label, beam_size) -> tuple[Timing, list[st
 
 def batches(translator, texts):
     """The Translator's own batching: source ids sorted by length, 64 per batch, with their order."""
-    sources = translator._source_ids(texts, translator.config.max_input_length)
+    cut = translator.config.max_input_length - 1
+    ragged = translator.source_tokenizer.tokenize(tf.constant(texts, tf.string)).to_list()
+    sources = [np.array(ids[:cut] + [END_ID], np.int32) for ids in ragged]
     order = sorted(range(len(texts)), key=lambda i: len(sources[i]))
     for start in range(0, len(order), BATCH):
         rows = order[start:start + BATCH]
@@ -163,7 +165,7 @@ def time_eager(translator, texts, label, decode) -> tuple[Timing, list[str]]:
     start = time.perf_counter()
     for rows, batch in batches(translator, texts):
         ids = decode(model, batch, limits(batch, translator.config))
-        for i, text in zip(rows, translator._detokenize(tf.constant(ids)).numpy()):  # the Translator's own
+        for i, text in zip(rows, translator.target_tokenizer.detokenize(tf.constant(ids)).numpy()):  # the Translator's own
             result[i] = text.decode("utf-8")
     seconds = time.perf_counter() - start
     return Timing(label, len(texts), seconds, output_tokens(tokenizer, result)), result
