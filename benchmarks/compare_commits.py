@@ -3,7 +3,9 @@
 Machines here differ by 2x in step time, so a speed claim is a ratio measured on one
 machine in one run. This script checks out ``--base`` (default: the commit before the
 package layout changed) into a git worktree outside the repository, then alternates
-between the two trees for ``--rounds`` rounds, each in fresh subprocesses with
+between the two trees for ``--rounds`` rounds (base first in odd rounds, this checkout
+first in even ones: on these machines the second of two back-to-back runs is often a few
+percent slower, so use an even number), each in fresh subprocesses with
 ``PYTHONPATH`` pointing at that tree (same virtual environment, same data):
 
 - *training*: ``benchmarks/train_throughput.py --worker multi30k`` of that tree (the
@@ -15,7 +17,10 @@ between the two trees for ``--rounds`` rounds, each in fresh subprocesses with
   German) at batch 64, greedy and beam 5, after one warm-up pass: sentences per
   second; the output strings of the two trees are compared.
 
-Ratios are ``this checkout / base`` from the median of the rounds.
+Ratios are ``this checkout / base`` from the median of the rounds. Every subprocess
+checks that all the ``nmt`` modules it loaded came from its own tree. The machines here
+are virtual and now and then run a whole epoch at about half speed (another tenant):
+the fastest epoch of each training run is reported beside the mean.
 
     NMT_DATA_DIR=../shared/data .venv/bin/python benchmarks/compare_commits.py --model RUN_DIR
 """
@@ -64,13 +69,33 @@ def worktree(ref: str) -> Path:
     return path
 
 
+#: Runs a script as ``__main__``, then checks that every ``nmt`` module came from the tree
+#: on PYTHONPATH: an editable install's finder would otherwise fill in, from the checkout,
+#: any module the older tree lacks.
+CHECKED_RUN = r"""
+import runpy, sys
+tree, script = sys.argv[1], sys.argv[2]
+sys.argv = sys.argv[2:]
+try:
+    runpy.run_path(script, run_name="__main__")
+finally:
+    strays = sorted(name for name, module in sys.modules.items() if name.split(".")[0] == "nmt"
+                    and getattr(module, "__file__", None) and not module.__file__.startswith(tree))
+    if strays:
+        print("modules from outside " + tree + ": " + ", ".join(strays), file=sys.stderr)
+        sys.exit(3)
+"""
+
+
 def run(tree: Path, command: list[str], timeout: float) -> dict:
+    """Runs ``command`` (``[python, script, args...]``) with ``tree`` first on the path; its RESULT line."""
     env = dict(os.environ, PYTHONPATH=str(tree), TF_CPP_MIN_LOG_LEVEL="3")
+    command = [command[0], "-c", CHECKED_RUN, str(tree) + os.sep, *command[1:]]
     output = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tempfile.gettempdir(),
                             timeout=timeout, check=False)
     lines = [line for line in output.stdout.splitlines() if line.startswith("RESULT ")]
     if output.returncode != 0 or not lines:
-        raise SystemExit(f"{tree}: {' '.join(command[:3])} failed:\n{output.stderr[-4000:]}")
+        raise SystemExit(f"{tree}: {' '.join(command[4:6])} failed:\n{output.stderr[-4000:]}")
     return json.loads(lines[-1][len("RESULT "):])
 
 
@@ -106,11 +131,15 @@ def main() -> None:
     samples: dict[str, dict[str, list[float]]] = {name: {} for name in trees}
     outputs: dict[str, dict[str, str]] = {name: {} for name in trees}
     for round_ in range(args.rounds):
-        for name, tree in trees.items():
+        # ABBA order: the second of two back-to-back runs here is often a few percent slower.
+        order = list(trees.items()) if round_ % 2 == 0 else list(trees.items())[::-1]
+        for name, tree in order:
             if not args.skip_training:
                 train = run(tree, [sys.executable, str(tree / "benchmarks" / "train_throughput.py"), "--worker",
                                    "multi30k", "--steps", str(args.steps), "--epochs", str(args.epochs)], 3600)
                 samples[name].setdefault("train s/step", []).append(train["seconds_per_step"])
+                samples[name].setdefault("train s/step, fastest epoch", []).append(
+                    train["best_epoch_seconds_per_step"])
                 samples[name].setdefault("train target tokens/s", []).append(train["target_tokens_per_second"])
             translated = run(tree, [sys.executable, str(script), str(Path(args.model).resolve()), str(source), "64"],
                              3600)
@@ -134,7 +163,8 @@ def main() -> None:
                            text=True, check=True).stdout.strip()
     body = "\n".join([
         f"This checkout (HEAD {head_commit}{' + uncommitted changes' if dirty else ''}) against {args.base}, "
-        f"alternating for {args.rounds} rounds in one run (medians; ratio = head / base). Translation: "
+        f"{args.rounds} rounds in one run, base first in odd rounds and head first in even ones (medians; "
+        f"ratio = head / base). Translation: "
         f"`{Path(args.model).name}` on {sum(1 for _ in open(source, encoding='utf-8'))} sentences of "
         f"`{source.name}`, batch 64, after a warm-up pass. Training: `train_throughput.py --worker multi30k "
         f"--steps {args.steps} --epochs {args.epochs}` of each tree.",
