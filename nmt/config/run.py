@@ -47,7 +47,7 @@ from nmt.config.tokenizer import TokenizerConfig
 from nmt.config.train import TrainConfig
 
 #: Keys a stored run may change when it is resumed or continued (everything else must match).
-RESUMABLE_KEYS = ("train.epochs", "train.max_minutes")
+RESUMABLE_KEYS = ("train.epochs", "train.max_minutes", "train.distribute", "train.checkpoint_every_steps")
 
 
 #: ``PipelineConfig.batch_size`` in a run: set by ``train.batch_size``, never a key of its own.

@@ -20,16 +20,34 @@ Schedule = Literal["constant", "warmup_inverse_sqrt", "warmup_exponential", "pla
 Monitor = Literal["val_loss", "val_perplexity", "val_accuracy"]
 
 
+Distribute = Literal["none", "mirrored", "multi_worker"]
+
+
+Precision = Literal["float32", "mixed_float16", "mixed_bfloat16"]
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    """Training with ``fit`` (``train.*`` keys).
+    """Training (``train.*`` keys), run by :func:`nmt.training.loop.train`.
 
     Attributes:
         epochs: maximum number of epochs.
         batch_size: sentence pairs per batch: the one batch-size setting of a run
-            (:class:`nmt.config.run.RunConfig` copies it into ``pipeline``).
+            (:class:`nmt.config.run.RunConfig` copies it into ``pipeline``). It is the
+            *global* batch: with ``R`` replicas each takes ``batch_size / R`` pairs.
         steps_per_epoch: bound on the batches per epoch; ``None`` reads the whole
-            training set each epoch.
+            training set each epoch (under ``multi_worker``: ``ceil(pairs / batch_size)``
+            steps, since the workers' shards must take the same number of steps).
+        distribute: ``none`` (one device), ``mirrored`` (``tf.distribute.MirroredStrategy``
+            over every local device) or ``multi_worker``
+            (``tf.distribute.MultiWorkerMirroredStrategy``, cluster from ``TF_CONFIG``;
+            see docs/distributed.md).
+        precision: ``float32``, ``mixed_float16`` (dynamic loss scaling) or
+            ``mixed_bfloat16``: the Keras dtype policy while training (variables,
+            logits, softmax and loss stay float32); the saved translator computes in float32.
+        checkpoint_every_steps: also checkpoint every N optimizer steps inside an
+            epoch (rounded up to a multiple of ``steps_per_execution``), so an
+            interrupted run loses at most N steps; ``None``: at epoch ends only.
         learning_rate: peak (or constant) Adam learning rate.
         schedule: ``constant``; ``warmup_inverse_sqrt`` (linear warmup to
             ``learning_rate`` over ``warmup_steps``, then ``lr * sqrt(warmup/step)``);
@@ -86,13 +104,16 @@ class TrainConfig:
     keep_checkpoints: int = 2
     tensorboard: bool = True
     max_minutes: float | None = None
+    distribute: Distribute = "none"
+    precision: Precision = "float32"
+    checkpoint_every_steps: int | None = None
 
     def __post_init__(self) -> None:
         check_fields(self)
         for name in ("epochs", "batch_size", "decay_steps", "plateau_patience", "keep_checkpoints",
                      "steps_per_execution"):
             check_positive_int(name, getattr(self, name))
-        for name in ("steps_per_epoch", "early_stopping_patience"):
+        for name in ("steps_per_epoch", "early_stopping_patience", "checkpoint_every_steps"):
             check_positive_int(name, getattr(self, name), optional=True)
         check_non_negative_int("warmup_steps", self.warmup_steps)
         for name in ("learning_rate", "min_learning_rate"):

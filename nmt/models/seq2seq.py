@@ -199,24 +199,46 @@ class Seq2Seq(keras.Model):
             # (XLA needs static shapes, so jit-compiled steps project everything.)
             real = ops.not_equal(labels, PAD_ID)
             features, labels = tf.boolean_mask(features, real), tf.boolean_mask(labels, real)
-        logits = self.decoder.project(features)
+        logits = ops.cast(self.decoder.project(features), "float32")  # softmax and loss in float32
         stats = token_statistics(labels, logits, self.label_smoothing)
         global_tokens = _replica_sum(stats["tokens"])
         loss = stats["loss_sum"] / ops.maximum(global_tokens, 1.0)
         return loss, stats
 
-    def train_step(self, data):
+    def train_statistics(self, data):
+        """One optimizer step on a (per-replica) batch; returns its token statistics.
+
+        The step math of every training path: :meth:`train_step` (``fit``) and
+        :func:`nmt.training.loop.train` (``strategy.run`` on each replica) both call it.
+        Under a ``mixed_float16`` policy the optimizer is Keras's
+        ``LossScaleOptimizer``: the loss is scaled before differentiation, clipping
+        uses ``clip_norm * scale`` on the scaled gradients (the same as clipping the
+        unscaled ones at ``clip_norm``), and the optimizer unscales them and skips
+        steps with non-finite gradients.
+
+        Returns:
+            ``nmt.models.losses.token_statistics`` of the batch (float32 scalar sums).
+        """
         with tf.GradientTape() as tape:
             loss, stats = self._statistics(data, training=True)
-        gradients = tape.gradient(loss, self.trainable_variables)
+            scaled_loss = self.optimizer.scale_loss(loss)
+        gradients = tape.gradient(scaled_loss, self.trainable_variables)
         if self.clip_norm is not None:
-            gradients = _clip_across_replicas(gradients, self.clip_norm)
+            # scale_loss(1) is the loss scale (1 without one): clip the scaled gradients at the scaled norm.
+            clip_norm = self.clip_norm * ops.cast(self.optimizer.scale_loss(1.0), "float32")
+            gradients = _clip_across_replicas(gradients, clip_norm)
         self.optimizer.apply(gradients, self.trainable_variables)
-        return self._update_metrics(stats)
+        return stats
+
+    def test_statistics(self, data):
+        """The token statistics of a (per-replica) batch, without dropout or update."""
+        return self._statistics(data, training=False)[1]
+
+    def train_step(self, data):
+        return self._update_metrics(self.train_statistics(data))
 
     def test_step(self, data):
-        _, stats = self._statistics(data, training=False)
-        return self._update_metrics(stats)
+        return self._update_metrics(self.test_statistics(data))
 
     def _update_metrics(self, stats):
         self.loss_tracker.update_state(stats["loss_sum"], stats["tokens"])

@@ -29,7 +29,8 @@ A run directory holds::
       attention.png, training_curves.png    plots of `make demo`
 
 Resuming and continuing: a run directory whose ``config.yaml`` differs from the
-requested configuration in anything but ``train.epochs``/``train.max_minutes`` is an
+requested configuration in anything but ``train.epochs``/``train.max_minutes`` (and
+``train.distribute``/``train.checkpoint_every_steps``: ``RESUMABLE_KEYS``) is an
 error naming the differing keys. An unfinished run (no ``translator/`` yet) resumes
 from its last completed epoch. A finished run is never overwritten: asking for it
 again is an error, unless ``train.epochs`` is raised above the completed epochs (or
@@ -46,7 +47,7 @@ from pathlib import Path
 from typing import Literal
 
 from nmt.config.base import ConfigError, config_to_dict
-from nmt.config.run import RunConfig, config_differences, dump_yaml, flatten, load_run_config
+from nmt.config.run import RESUMABLE_KEYS, RunConfig, config_differences, dump_yaml, flatten, load_run_config
 from nmt.data.datasets import check_data_config
 from nmt.fileutils import atomic_write
 from nmt.training.loop import RunState
@@ -144,7 +145,7 @@ def run_status(run_dir: str | Path, config: RunConfig) -> Status:
     differences = config_differences(stored, config)
     if differences:
         raise RunError(f"{run_dir} holds a run with another configuration ({_describe(differences, stored, config)}); "
-                       f"use another --run-dir, or the stored values (only train.epochs and train.max_minutes "
+                       f"use another --run-dir, or the stored values (only {', '.join(RESUMABLE_KEYS)} "
                        f"may change)")
     done = state.epoch if state else 0
     if done > config.train.epochs:

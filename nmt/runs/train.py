@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import keras
 import tensorflow as tf
 
+from nmt.config.base import ConfigError
 from nmt.config.run import RunConfig
 from nmt.data import ParallelCorpus
 from nmt.data.datasets import check_data_config
@@ -29,7 +31,9 @@ from nmt.runs.layout import (
     write_run_config,
 )
 from nmt.tokenizers import Tokenizer
+from nmt.training.cluster import Cluster, cluster_timeout, make_strategy
 from nmt.training.loop import BEST_MODEL, RunState, set_seed, train
+from nmt.training.precision import dtype_policy
 from nmt.translate.translator import Translator
 
 
@@ -44,6 +48,8 @@ class Run:
         status: what :func:`run_status` said (``new``, ``resume``, ``continue``, ``finished``).
         corpora: ``"train"`` and ``"valid"`` corpora (empty for a finished run).
         source_tokenizer, target_tokenizer: the run's tokenizers.
+        strategy: the ``tf.distribute`` strategy of ``train.distribute``.
+        cluster: the multi-worker cluster (``None`` for one process).
     """
 
     run_dir: Path
@@ -52,6 +58,13 @@ class Run:
     corpora: dict[str, ParallelCorpus]
     source_tokenizer: Tokenizer
     target_tokenizer: Tokenizer
+    strategy: object = None
+    cluster: Cluster | None = None
+
+    @property
+    def chief(self) -> bool:
+        """Whether this process writes the run directory (always, but for the non-chief workers of a cluster)."""
+        return self.cluster is None or self.cluster.chief
 
 
 def open_run(config: RunConfig, run_dir: str | Path, *, allow_finished: bool = False,
@@ -80,12 +93,20 @@ def open_run(config: RunConfig, run_dir: str | Path, *, allow_finished: bool = F
     if status == "finished" and not allow_finished:
         raise RunError(finished_message(run_dir, RunState.read(run_dir)))
     log = log or (lambda message: None)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    for name in (SOURCE_TOKENIZER, TARGET_TOKENIZER, TRANSLATOR_DIR):  # left by a killed atomic_directory
-        for leftover in run_dir.glob(f".{name}.tmp-*"):
-            shutil.rmtree(leftover, ignore_errors=True)
-    if status != "finished":
-        write_run_config(run_dir, config)
+    # Before anything is written or any TensorFlow op runs: TF_CONFIG is checked here,
+    # and the collective runtime of multi_worker must be configured at startup.
+    strategy, cluster = make_strategy(config.train) if status != "finished" else (None, None)
+    chief = cluster is None or cluster.chief
+    if cluster is not None:
+        log(f"  {config.train.distribute}: task {cluster.task[0]} {cluster.task[1]} of {cluster.size} "
+            f"({'chief' if chief else 'reads the run directory the chief writes'})")
+    if chief:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        for name in (SOURCE_TOKENIZER, TARGET_TOKENIZER, TRANSLATOR_DIR):  # left by a killed atomic_directory
+            for leftover in run_dir.glob(f".{name}.tmp-*"):
+                shutil.rmtree(leftover, ignore_errors=True)
+        if status != "finished":
+            write_run_config(run_dir, config)
     set_seed(config.train)
     if status == "finished":
         source, target = load_tokenizers(run_dir)
@@ -94,14 +115,36 @@ def open_run(config: RunConfig, run_dir: str | Path, *, allow_finished: bool = F
         if corpora is None:
             corpora = prepare_data(config.data, log=log)
             log("  " + "; ".join(f"{split}: {len(c):,} pairs ({c.name})" for split, c in corpora.items()))
-        source, target = build_tokenizers(run_dir, corpora["train"], config.tokenizer, log=log)
-    return Run(run_dir, config, status, corpora, source, target)
+        if chief:
+            source, target = build_tokenizers(run_dir, corpora["train"], config.tokenizer, log=log)
+        else:
+            source, target = _wait_for_tokenizers(run_dir, cluster_timeout())
+    return Run(run_dir, config, status, corpora, source, target, strategy, cluster)
 
 
-def make_datasets(run: Run) -> tuple[tf.data.Dataset, tf.data.Dataset | None]:
-    """Training batches (shuffled, bucketed) and validation batches (in order), see :func:`nmt.data.pipeline.make_dataset`."""
+def _wait_for_tokenizers(run_dir: Path, timeout: float) -> tuple[Tokenizer, Tokenizer]:
+    """A non-chief worker: the tokenizers the chief trains into the (shared) run directory."""
+    deadline = time.monotonic() + timeout
+    files = [run_dir / name / "tokenizer.json" for name in (SOURCE_TOKENIZER, TARGET_TOKENIZER)]
+    while not all(path.is_file() for path in files):
+        if time.monotonic() >= deadline:
+            raise RunError(f"the chief did not write {files[0].parent} and {files[1].parent} within {timeout:.0f} s; "
+                           f"every worker of a multi_worker run needs the run directory on a filesystem they share")
+        time.sleep(0.5)
+    return load_tokenizers(run_dir)
+
+
+def make_datasets(run: Run) -> tuple[tf.data.Dataset | Callable, tf.data.Dataset | None]:
+    """Training batches (shuffled, bucketed) and validation batches (in order), see :func:`nmt.data.pipeline.make_dataset`.
+
+    For a multi-worker run the training batches are a function of the
+    ``tf.distribute.InputContext`` (:func:`worker_batches`).
+    """
     pipeline = run.config.pipeline
-    train_ds = make_dataset(run.corpora["train"], run.source_tokenizer, run.target_tokenizer, pipeline)
+    if run.cluster is not None:
+        train_ds = worker_batches(run)
+    else:
+        train_ds = make_dataset(run.corpora["train"], run.source_tokenizer, run.target_tokenizer, pipeline)
     val_ds = None
     if "valid" in run.corpora:
         val_ds = make_dataset(run.corpora["valid"], run.source_tokenizer, run.target_tokenizer,
@@ -109,8 +152,30 @@ def make_datasets(run: Run) -> tuple[tf.data.Dataset, tf.data.Dataset | None]:
     return train_ds, val_ds
 
 
+def worker_batches(run: Run) -> Callable[[tf.distribute.InputContext], tf.data.Dataset]:
+    """Input pipeline ``i`` of ``n`` reads training pairs ``i, i + n, ...`` and batches them per replica.
+
+    Each pipeline shuffles and buckets its own shard with its own seed
+    (``pipeline.seed + 7919 i``); its batches hold ``train.batch_size / replicas``
+    pairs (``pipeline.batch_tokens / replicas`` tokens when set).
+    """
+    corpus, config = run.corpora["train"], run.config
+
+    def batches(context: tf.distribute.InputContext) -> tf.data.Dataset:
+        index, count = context.input_pipeline_id, context.num_input_pipelines
+        replicas = context.num_replicas_in_sync
+        pipeline = dataclasses.replace(
+            config.pipeline, batch_size=context.get_per_replica_batch_size(config.train.batch_size),
+            batch_tokens=None if config.pipeline.batch_tokens is None else config.pipeline.batch_tokens // replicas,
+            seed=config.pipeline.seed + 7919 * index)
+        shard = corpus.select(range(index, len(corpus), count), name=f"{corpus.name} [{index}/{count}]")
+        return make_dataset(shard, run.source_tokenizer, run.target_tokenizer, pipeline)
+
+    return batches
+
+
 def build_model(config: RunConfig, source_vocab_size: int, target_vocab_size: int) -> Seq2Seq:
-    """The untrained model of ``config.model`` (seeded with ``train.seed``)."""
+    """The untrained model of ``config.model`` (seeded with ``train.seed``), in the current dtype policy."""
     return Seq2Seq(config.model, source_vocab_size, target_vocab_size, seed=config.train.seed)
 
 
@@ -119,7 +184,8 @@ class TrainResult:
     """What :func:`train_run` did.
 
     Attributes:
-        translator: the run's translator (best checkpoint + decode settings).
+        translator: the run's translator (best checkpoint + decode settings, float32);
+            ``None`` on the non-chief workers of a cluster.
         epochs: 0-based indices of the epochs run in this call (empty: nothing to do).
         state: ``state.json`` after training.
         seconds: wall time of this call's training.
@@ -127,7 +193,7 @@ class TrainResult:
     """
 
     run_dir: Path
-    translator: Translator
+    translator: Translator | None
     epochs: list[int]
     state: RunState | None
     seconds: float
@@ -146,18 +212,35 @@ def train_run(run: Run, *, verbose: int | str = "auto", callbacks: Sequence[kera
     if run.status == "finished":
         translator = Translator.load(run_dir / TRANSLATOR_DIR)
         return TrainResult(run_dir, translator, [], RunState.read(run_dir), 0.0, translator.model.count_params())
+    config = run.config
+    strategy = run.strategy or tf.distribute.get_strategy()
+    replicas = strategy.num_replicas_in_sync
+    if config.train.batch_size % replicas:
+        raise ConfigError(f"train.batch_size={config.train.batch_size} is not divisible by the {replicas} replicas "
+                          f"of train.distribute={config.train.distribute}")
     train_ds, val_ds = make_datasets(run)
-    model = build_model(run.config, run.source_tokenizer.vocab_size, run.target_tokenizer.vocab_size)
+    steps_per_epoch = config.train.steps_per_epoch
+    if run.cluster is not None and steps_per_epoch is None:  # every worker must take the same number of steps
+        steps_per_epoch = math.ceil(len(run.corpora["train"]) / config.train.batch_size)
+    with strategy.scope(), dtype_policy(config.train.precision):
+        model = build_model(config, run.source_tokenizer.vocab_size, run.target_tokenizer.vocab_size)
     state = RunState.read(run_dir)
-    if state is not None and state.epoch:
-        log(f"  resuming after epoch {state.epoch} of {run.config.train.epochs}")
+    if state is not None and (state.epoch or state.epoch_step):
+        where = f" and {state.epoch_step} steps" if state.epoch_step else ""
+        log(f"  resuming after epoch {state.epoch}{where} of {config.train.epochs}")
     start = time.perf_counter()
-    history = train(model, train_ds, val_ds, run.config.train, run_dir, callbacks=callbacks, verbose=verbose)
+    history = train(model, train_ds, val_ds, config.train, run_dir, callbacks=callbacks, verbose=verbose,
+                    strategy=strategy, chief=run.chief, steps_per_epoch=steps_per_epoch)
     seconds = time.perf_counter() - start
+    if not run.chief:
+        return TrainResult(run_dir, None, list(history.epoch), RunState.read(run_dir), seconds, model.count_params())
     state = RunState.read(run_dir)
-    best = model
+    # The translator computes in float32 whatever the training precision (variables are float32 in every policy).
+    best = build_model(config, run.source_tokenizer.vocab_size, run.target_tokenizer.vocab_size)
     if (run_dir / BEST_MODEL).is_file():
-        best = keras.saving.load_model(run_dir / BEST_MODEL, compile=False)
-    translator = Translator(best, run.source_tokenizer, run.target_tokenizer, run.config.decode)
+        best.load_weights(run_dir / BEST_MODEL)
+    else:  # no validation score yet (e.g. a budget that ended before the first epoch): the last weights
+        best.set_weights(model.get_weights())
+    translator = Translator(best, run.source_tokenizer, run.target_tokenizer, config.decode)
     translator.save(run_dir / TRANSLATOR_DIR, overwrite=True)  # atomic: replaces the previous one
     return TrainResult(run_dir, translator, list(history.epoch), state, seconds, model.count_params())

@@ -1,184 +1,74 @@
-"""Training with ``fit``: atomic checkpoints, resume after any interruption, logs.
+"""The training loop: ``strategy.run`` over :meth:`Seq2Seq.train_statistics`, Keras callbacks, resume anywhere.
 
 :func:`train` is the entry point. Everything it writes lives in ``run_dir``::
 
     run_dir/
       state.json                   what has been completed (written last, atomically)
       checkpoints/epoch-0003.weights.h5   model + optimizer state after epoch 3
+      checkpoints/step-00001200.weights.h5  ... after step 1200 (train.checkpoint_every_steps)
       best.keras                   the full model with the best ``monitor`` so far
       history.csv                  one row per completed epoch
       tensorboard/                 TensorBoard logs (``train.tensorboard``)
       train_config.json            the TrainConfig used
 
-Crash safety: every file is written under a temporary name, flushed to disk and
-renamed over its final name (``os.replace`` is atomic), and ``state.json``, which
-names the checkpoint to resume from, is replaced only after that checkpoint is
-complete. A run killed at any moment (even ``SIGKILL``, even while writing) resumes
-from the last completed epoch: weights, optimizer state (moments, step counter,
-learning rate), best-so-far and early-stopping counters are restored, finished
-epochs are not redone, and ``history.csv`` rows of unfinished epochs are dropped.
-With ``max_minutes`` the wall time of completed epochs is summed in ``state.json``
-across resumes, so the budget covers the whole run.
-Not restored: the position inside a shuffled ``tf.data`` stream and the patience
-counter of the ``plateau`` schedule (the reduced learning rate itself is restored).
+One loop for one device, ``MirroredStrategy`` and ``MultiWorkerMirroredStrategy``
+(not Keras ``fit``: under a real multi-worker strategy ``fit`` fails on its scalar
+logs, keras-team/keras#20585; see docs/distributed.md). Each step runs
+:meth:`nmt.models.seq2seq.Seq2Seq.train_statistics` on every replica (the same loss
+and gradient code ``fit`` would run) and sums the token statistics over replicas,
+so the logged loss, accuracy and perplexity are exact over the global batch. The
+same Keras callbacks ``fit`` would drive (history, progress bar, CSV, TensorBoard,
+reduce-on-plateau, the caller's) are driven here.
+
+Resume: weights, optimizer state, best-so-far, early-stopping counters and the
+input position are restored. The input position is replayed, not stored: the
+pipelines are deterministic for a seed, so a resumed run rebuilds the stream and
+skips what was trained (one iterator per finished epoch is created and dropped to
+advance the per-epoch reshuffle; inside the epoch ``epoch_step`` batches are
+skipped). With fixed-length epochs (``steps_per_epoch``) the stream is one
+repeated dataset and ``step`` batches are skipped. A resumed run therefore trains on
+the same batches as an uninterrupted one. Not restored: the patience counter of the
+``plateau`` schedule (the reduced learning rate itself is).
 """
 
 from __future__ import annotations
 
-import csv
-import dataclasses
-import json
+import math
 import os
-import re
-import time
-import warnings
-from collections.abc import Sequence
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from nmt.config.base import config_to_dict
 from nmt.config.train import TrainConfig
-from nmt.fileutils import TMP_PREFIX as _TMP_PREFIX
-from nmt.fileutils import atomic_write
+from nmt.fileutils import atomic_write  # noqa: F401  (re-exported for tests and callers)
+from nmt.training.checkpoint import ResumableCheckpoint
 from nmt.training.schedules import learning_rate_for
+from nmt.training.state import (
+    BEST_MODEL,
+    CHECKPOINT_DIR,
+    HISTORY_FILE,
+    RunState,
+    remove_temporaries,
+    truncate_history,
+    write_json,
+)
+from nmt.vocab import END_ID, PAD_ID, START_ID
 
-STATE_FILE = "state.json"
-CHECKPOINT_DIR = "checkpoints"
-BEST_MODEL = "best.keras"
-HISTORY_FILE = "history.csv"
-_CHECKPOINT_PATTERN = re.compile(r"^epoch-(\d+)\.weights\.h5$")
+__all__ = ["BEST_MODEL", "CHECKPOINT_DIR", "HISTORY_FILE", "ResumableCheckpoint", "RunState", "set_seed", "train"]
 
+#: A dataset, or a function of the ``tf.distribute.InputContext`` returning this input
+#: pipeline's dataset of per-replica batches (``distribute_datasets_from_function``).
+DatasetSource = tf.data.Dataset | Callable[[tf.distribute.InputContext], tf.data.Dataset]
 
-# ----------------------------------------------------------------------------- files
-def _write_json(path: Path, value: dict) -> None:
-    def write(tmp: str) -> None:
-        with open(tmp, "w") as handle:
-            json.dump(value, handle, indent=2, sort_keys=True)
-
-    atomic_write(path, write)
-
-
-@dataclasses.dataclass
-class RunState:
-    """What ``state.json`` records after every completed epoch.
-
-    Attributes:
-        epoch: number of completed epochs (the next epoch index to run).
-        checkpoint: file name under ``checkpoints/`` holding model + optimizer state.
-        step: optimizer steps taken.
-        best: best value of the monitored metric so far (``None`` before any).
-        best_epoch: the epoch (1-based) that reached ``best``.
-        wait: epochs since the last improvement (early stopping).
-        stopped: early stopping ended the run.
-        seconds: wall time of the completed epochs (validation included), over all resumes.
-        out_of_time: the ``max_minutes`` budget ended the run (its last epoch may be partial).
-    """
-
-    epoch: int = 0
-    checkpoint: str | None = None
-    step: int = 0
-    best: float | None = None
-    best_epoch: int | None = None
-    wait: int = 0
-    stopped: bool = False
-    seconds: float = 0.0
-    out_of_time: bool = False
-
-    @classmethod
-    def read(cls, run_dir: Path) -> RunState | None:
-        path = run_dir / STATE_FILE
-        if not path.exists():
-            return None
-        return cls(**json.loads(path.read_text()))
-
-    def write(self, run_dir: Path) -> None:
-        _write_json(run_dir / STATE_FILE, dataclasses.asdict(self))
+_STATISTICS = ("loss_sum", "nll_sum", "correct", "tokens")
 
 
-# ----------------------------------------------------------------------------- callback
-class ResumableCheckpoint(keras.callbacks.Callback):
-    """After every epoch: checkpoint, best model, early stopping, then ``state.json``.
-
-    Args:
-        run_dir: the run directory.
-        state: the state to continue from (a fresh :class:`RunState` for a new run).
-        monitor: ``val_loss``, ``val_perplexity`` or ``val_accuracy`` (falls back to
-            the training metric of the same name without validation data).
-        patience: early-stopping patience in epochs; ``None`` disables it.
-        keep: how many epoch checkpoints to keep.
-        budget_seconds: stop training after the batch at which the run's total wall
-            time (``state.seconds`` plus this call's) reaches this; ``None``: no budget.
-    """
-
-    def __init__(self, run_dir: Path, state: RunState, monitor: str, patience: int | None, keep: int,
-                 budget_seconds: float | None = None):
-        super().__init__()
-        self.run_dir = Path(run_dir)
-        self.state = state
-        self.monitor = monitor
-        self.patience = patience
-        self.keep = keep
-        self.budget_seconds = budget_seconds
-        self.higher_is_better = monitor.endswith("accuracy")
-        self._start = time.perf_counter()
-        self._seconds_before = state.seconds
-        self._out_of_time = False
-
-    def _elapsed(self) -> float:
-        return self._seconds_before + time.perf_counter() - self._start
-
-    def on_train_begin(self, logs=None):
-        self._start = time.perf_counter()
-        self._seconds_before = self.state.seconds
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.budget_seconds is not None and self._elapsed() >= self.budget_seconds:
-            self._out_of_time = True
-            self.model.stop_training = True
-
-    def _improved(self, value: float) -> bool:
-        if self.state.best is None:
-            return True
-        return value > self.state.best if self.higher_is_better else value < self.state.best
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        value = logs.get(self.monitor, logs.get(self.monitor.removeprefix("val_")))
-        state = self.state
-        if value is not None and self._improved(float(value)):
-            state.best, state.best_epoch, state.wait = float(value), epoch + 1, 0
-            atomic_write(self.run_dir / BEST_MODEL, self.model.save)
-        elif value is not None:
-            state.wait += 1
-        name = f"epoch-{epoch + 1:04d}.weights.h5"
-        atomic_write(self.run_dir / CHECKPOINT_DIR / name, self.model.save_weights)
-        state.epoch, state.checkpoint = epoch + 1, name
-        state.step = int(self.model.optimizer.iterations.numpy())
-        if self.patience is not None and state.wait >= self.patience:
-            state.stopped = True
-            self.model.stop_training = True
-        state.seconds = self._elapsed()
-        if self._out_of_time or (self.budget_seconds is not None and state.seconds >= self.budget_seconds):
-            state.out_of_time = True
-            self.model.stop_training = True
-        state.write(self.run_dir)
-        self._prune()
-
-    def _prune(self) -> None:
-        directory = self.run_dir / CHECKPOINT_DIR
-        epochs = sorted(
-            (int(match.group(1)), path)
-            for path in directory.iterdir()
-            if (match := _CHECKPOINT_PATTERN.match(path.name))
-        )
-        for _, path in epochs[: -self.keep]:
-            if path.name != self.state.checkpoint:
-                path.unlink(missing_ok=True)
-
-
-# ----------------------------------------------------------------------------- entry point
 def set_seed(config: TrainConfig) -> None:
     """Seeds Python, NumPy, TensorFlow and Keras with ``config.seed`` and, with
     ``config.deterministic``, turns on op determinism. Call it first, before any
@@ -190,63 +80,66 @@ def set_seed(config: TrainConfig) -> None:
 
 def train(
     model: keras.Model,
-    train_ds: tf.data.Dataset,
+    train_ds: DatasetSource,
     val_ds: tf.data.Dataset | None,
     config: TrainConfig,
     run_dir: str | os.PathLike,
     *,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     verbose: int | str = "auto",
+    strategy: tf.distribute.Strategy | None = None,
+    chief: bool = True,
+    steps_per_epoch: int | None = None,
 ) -> keras.callbacks.History:
-    """Trains ``model`` (a :class:`nmt.models.seq2seq.Seq2Seq`) with ``fit``, resuming if ``run_dir`` has a run.
+    """Trains ``model`` (a :class:`nmt.models.seq2seq.Seq2Seq`), resuming if ``run_dir`` has a run.
 
     ``train`` does not reseed: seed with :func:`set_seed` *before* building the
     tokenizers and the model (``tf.random.set_seed`` clears TensorFlow's kernel
     cache, which destroys the resources of tensorflow-text SentencePiece ops
     created earlier: their datasets then fail with ``NotFoundError``).
 
-    The model is compiled here with Adam and ``config``'s schedule, label
-    smoothing, gradient clipping, ``jit_compile`` and ``steps_per_execution`` (inside the model's
-    distribution strategy scope). If ``run_dir/state.json`` exists, weights and
+    The model is compiled here with Adam and ``config``'s schedule, label smoothing,
+    gradient clipping and ``jit_compile`` (inside ``strategy.scope()``; the model must
+    have been built in that scope). If ``run_dir/state.json`` exists, weights and
     optimizer state are loaded from the checkpoint it names and training continues
-    at the next epoch; a finished run (all epochs, or early-stopped) returns at once.
+    where it stopped (see the module doc); a finished run returns at once.
 
     Args:
-        model: the model to train (built or not).
-        train_ds: batches ``((source_ids, target_input_ids), target_output_ids)``.
-            With ``config.steps_per_epoch`` it is repeated and each epoch takes that
-            many batches.
-        val_ds: validation batches, or ``None`` (``monitor`` then falls back to the
-            training metric).
+        model: the model to train (built in ``strategy``'s scope).
+        train_ds: batches ``((source_ids, target_input_ids), target_output_ids)``
+            of the global batch size, or a function of the ``InputContext`` returning
+            this worker's per-replica batches (required under ``multi_worker``).
+        val_ds: validation batches (the whole set, in order), or ``None`` (``monitor``
+            then falls back to the training metric). Under several workers each
+            evaluates every ``W``-th batch and the sums are added over the workers.
         config: the training configuration.
         run_dir: where checkpoints, logs and the state live (created if needed).
         callbacks: extra Keras callbacks, run before the checkpoint callback.
-        verbose: passed to ``fit``.
+        verbose: 0 silent, 1 progress bar, 2 one line per epoch ("auto": 1).
+        strategy: the distribution strategy (default: the model's, else the current one).
+        chief: whether this process writes ``run_dir``; the other workers of a
+            multi-worker run read its checkpoint and write into a temporary directory
+            that is removed at the end.
+        steps_per_epoch: overrides ``config.steps_per_epoch`` (multi-worker runs derive one).
 
     Returns:
         The ``History`` of the epochs run in this call.
     """
     run_dir = Path(run_dir)
-    (run_dir / CHECKPOINT_DIR).mkdir(parents=True, exist_ok=True)
-    _remove_temporaries(run_dir)
+    strategy = strategy or getattr(model, "distribute_strategy", None) or tf.distribute.get_strategy()
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
-    _write_json(run_dir / "train_config.json", config_to_dict(config))
-
-    strategy = getattr(model, "distribute_strategy", None) or tf.distribute.get_strategy()
+    if chief:
+        (run_dir / CHECKPOINT_DIR).mkdir(parents=True, exist_ok=True)
+        remove_temporaries(run_dir)
+        write_json(run_dir / "train_config.json", config_to_dict(config))
     with strategy.scope():
-        model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate_for(config)),
-            label_smoothing=config.label_smoothing,
-            clip_norm=config.clip_norm,
-            jit_compile=config.jit_compile,
-            steps_per_execution=config.steps_per_execution,
-        )
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate_for(config)),
+                      label_smoothing=config.label_smoothing, clip_norm=config.clip_norm,
+                      jit_compile=config.jit_compile)
+        model.optimizer.build(model.trainable_variables)
         state = RunState.read(run_dir)
         if state is not None and state.checkpoint is not None:
-            if not model.built:
-                model.build()
-            model.optimizer.build(model.trainable_variables)
             model.load_weights(run_dir / CHECKPOINT_DIR / state.checkpoint)
     state = state or RunState()
     budget = None if config.max_minutes is None else 60.0 * config.max_minutes
@@ -256,69 +149,177 @@ def train(
         finished = keras.callbacks.History()
         finished.on_train_begin()  # empty epoch list and history
         return finished
-    _truncate_history(run_dir / HISTORY_FILE, state.epoch)
+    write_dir = run_dir if chief else Path(tempfile.mkdtemp(prefix="nmt-worker-"))
+    try:
+        if chief:
+            truncate_history(run_dir / HISTORY_FILE, state.epoch)
+        steps = steps_per_epoch or config.steps_per_epoch
+        loop = _Loop(model, strategy, config, state, write_dir, steps, budget if chief else None)
+        return loop.run(train_ds, val_ds, callbacks, 1 if verbose == "auto" else verbose)
+    finally:
+        if not chief:
+            shutil.rmtree(write_dir, ignore_errors=True)
 
-    all_callbacks = [
-        keras.callbacks.CSVLogger(str(run_dir / HISTORY_FILE), append=True),
-        *callbacks,
-    ]
-    if config.tensorboard:
-        all_callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), update_freq="epoch"))
-    if config.schedule == "plateau":
-        all_callbacks.append(
-            keras.callbacks.ReduceLROnPlateau(
+
+class _Loop:
+    """One call of :func:`train`: the compiled step functions and the epoch loop."""
+
+    def __init__(self, model, strategy, config: TrainConfig, state: RunState, write_dir: Path,
+                 steps_per_epoch: int | None, budget: float | None):
+        self.model, self.strategy, self.config, self.state = model, strategy, config, state
+        self.write_dir, self.steps_per_epoch, self.budget = write_dir, steps_per_epoch, budget
+        self.workers = _worker_count(strategy)
+        # Under several workers every step ends with one collective, so stopping (budget) is agreed.
+        self.execution = 1 if self.workers > 1 else config.steps_per_execution
+        self._sum_flag = tf.function(lambda flag: strategy.reduce("SUM", strategy.run(tf.identity, args=(flag,)),
+                                                                  axis=None))
+
+    # ------------------------------------------------------------------ compiled functions
+    def _train_function(self):
+        model, strategy = self.model, self.strategy
+        replica_step = model.train_statistics
+        if self.config.jit_compile:
+            replica_step = tf.function(replica_step, jit_compile=True)
+
+        @tf.function
+        def run(iterator, stop):
+            totals = tf.zeros([len(_STATISTICS) + 2])
+            for _ in tf.range(self.execution):
+                optional = iterator.get_next_as_optional()
+                if not optional.has_value():
+                    break
+                stats = strategy.run(replica_step, args=(optional.get_value(),))
+                flag = strategy.run(tf.identity, args=(stop,))
+                values = [strategy.reduce("SUM", stats[key], axis=None) for key in _STATISTICS]
+                values += [strategy.reduce("SUM", flag, axis=None), tf.constant(1.0)]
+                totals += tf.stack(values)
+            return totals
+
+        return run
+
+    def _test_function(self):
+        model, strategy = self.model, self.strategy
+
+        @tf.function
+        def run(batch):
+            stats = strategy.run(model.test_statistics, args=(batch,))
+            return tf.stack([strategy.reduce("SUM", stats[key], axis=None) for key in _STATISTICS])
+
+        return run
+
+    # ------------------------------------------------------------------ datasets
+    def _distribute(self, source: DatasetSource, transform=lambda ds: ds):
+        if callable(source) and not isinstance(source, tf.data.Dataset):
+            return self.strategy.distribute_datasets_from_function(lambda context: transform(source(context)))
+        if self.workers > 1:
+            raise ValueError("a multi-worker run needs train_ds as a function of the InputContext "
+                             "(each worker reads its own shard)")
+        return self.strategy.experimental_distribute_dataset(transform(source))
+
+    def _validation(self, val_ds: tf.data.Dataset | None):
+        """The distributed validation batches: worker ``w`` of ``W`` takes batches ``w, w + W, ...``."""
+        if val_ds is None:
+            return None
+        if self.workers == 1:
+            return self.strategy.experimental_distribute_dataset(val_ds)
+        batches = int(val_ds.reduce(0, lambda count, _: count + 1))
+        rounds = math.ceil(batches / self.workers)
+        filler = tf.data.Dataset.from_tensors(_empty_batch())
+
+        def worker_batches(context):
+            index, count = context.input_pipeline_id, context.num_input_pipelines
+            own = len(range(index, batches, count))
+            return val_ds.shard(count, index).concatenate(filler.repeat(rounds - own))
+
+        return self.strategy.distribute_datasets_from_function(worker_batches)
+
+    # ------------------------------------------------------------------ the loop
+    def run(self, train_ds: DatasetSource, val_ds, extra_callbacks, verbose: int) -> keras.callbacks.History:
+        model, config, state = self.model, self.config, self.state
+        checkpoint = ResumableCheckpoint(self.write_dir, state, config.monitor, config.early_stopping_patience,
+                                         config.keep_checkpoints, self.budget, config.checkpoint_every_steps)
+        callbacks = [keras.callbacks.CSVLogger(str(self.write_dir / HISTORY_FILE), append=True), *extra_callbacks]
+        if config.tensorboard:
+            callbacks.append(keras.callbacks.TensorBoard(str(self.write_dir / "tensorboard"), update_freq="epoch"))
+        if config.schedule == "plateau":
+            callbacks.append(keras.callbacks.ReduceLROnPlateau(
                 monitor=config.monitor if val_ds is not None else config.monitor.removeprefix("val_"),
-                factor=config.plateau_factor,
-                patience=config.plateau_patience,
-                min_lr=config.min_learning_rate,
-                mode="max" if config.monitor.endswith("accuracy") else "min",
-            )
-        )
-    all_callbacks.append(
-        ResumableCheckpoint(run_dir, state, config.monitor, config.early_stopping_patience, config.keep_checkpoints,
-                            budget)
-    )
-    if config.steps_per_epoch is not None:
-        train_ds = train_ds.repeat()
-    with warnings.catch_warnings():
-        if config.steps_per_epoch is None:
-            # Without steps_per_epoch an epoch *is* one pass over the dataset; Keras cannot know
-            # the length of a filtered/bucketed dataset and warns at its end on every run.
-            warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
-        return model.fit(
-            train_ds,
-            validation_data=val_ds,
-            epochs=config.epochs,
-            initial_epoch=state.epoch,
-            steps_per_epoch=config.steps_per_epoch,
-            callbacks=all_callbacks,
-            verbose=verbose,
-            shuffle=False,  # tf.data input: shuffling is the pipeline's job
-        )
+                factor=config.plateau_factor, patience=config.plateau_patience, min_lr=config.min_learning_rate,
+                mode="max" if config.monitor.endswith("accuracy") else "min"))
+        callbacks.append(checkpoint)
+        callback_list = keras.callbacks.CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
+                                                     model=model, verbose=verbose, epochs=config.epochs,
+                                                     steps=self.steps_per_epoch)
+        train_function, test_function = self._train_function(), self._test_function()
+        fixed = self.steps_per_epoch is not None
+        if fixed:  # one stream over all epochs; the trained batches are skipped
+            stream = iter(self._distribute(train_ds, lambda ds: ds.repeat().skip(state.step)))
+        else:
+            dataset = self._distribute(train_ds)
+            for _ in range(state.epoch):  # advance the per-epoch reshuffle past the finished epochs
+                iter(dataset)
+        validation = self._validation(val_ds)
+        model.stop_training = False
+        callback_list.on_train_begin()
+        logs: dict = {}
+        for epoch in range(state.epoch, config.epochs):
+            callback_list.on_epoch_begin(epoch)
+            epoch_step = state.epoch_step if epoch == self.state.epoch else 0
+            if not fixed:
+                stream = iter(dataset)
+                for _ in range(epoch_step):
+                    next(stream)
+            sums = np.zeros(len(_STATISTICS))
+            while not fixed or epoch_step < self.steps_per_epoch:
+                stop = tf.constant(1.0 if model.stop_training else 0.0)
+                totals = train_function(stream, stop).numpy()
+                taken = int(totals[-1])
+                if taken == 0:
+                    break
+                sums += totals[:len(_STATISTICS)]
+                epoch_step += taken
+                checkpoint.step += taken
+                checkpoint.epoch_step = epoch_step
+                logs = _logs(sums)
+                callback_list.on_train_batch_end(epoch_step - 1, logs)
+                if self.workers > 1:  # a stop asked for before this step, by any worker, ends it on all
+                    model.stop_training = bool(totals[len(_STATISTICS)] > 0)
+                if model.stop_training:
+                    break
+            if validation is not None:
+                val_sums = sum((test_function(batch).numpy() for batch in validation), np.zeros(len(_STATISTICS)))
+                logs = {**logs, **{f"val_{key}": value for key, value in _logs(val_sums).items()}}
+            callback_list.on_epoch_end(epoch, logs)
+            if model.stop_training or self._agreed_stop():
+                break
+        callback_list.on_train_end(logs)
+        return model.history
+
+    def _agreed_stop(self) -> bool:
+        """Under several workers: whether any worker asked to stop (all take the same decision)."""
+        if self.workers == 1:
+            return False
+        return float(self._sum_flag(tf.constant(1.0 if self.model.stop_training else 0.0))) > 0
 
 
-def _remove_temporaries(run_dir: Path) -> None:
-    """Deletes half-written files a killed run may have left behind."""
-    for directory in (run_dir, run_dir / CHECKPOINT_DIR):
-        for path in directory.glob(f"{_TMP_PREFIX}*"):
-            path.unlink(missing_ok=True)
+def _logs(sums: np.ndarray) -> dict[str, float]:
+    """``loss`` (smoothed, per token), ``accuracy`` and ``perplexity`` from summed token statistics."""
+    loss_sum, nll_sum, correct, tokens = (float(value) for value in sums)
+    tokens = max(tokens, 1.0)
+    return {"loss": loss_sum / tokens, "accuracy": correct / tokens, "perplexity": math.exp(nll_sum / tokens)}
 
 
-def _truncate_history(path: Path, completed_epochs: int) -> None:
-    """Keeps only the CSV rows of the ``completed_epochs`` first epochs."""
-    if not path.exists():
-        return
-    with open(path, newline="") as handle:
-        rows = list(csv.reader(handle))
-    if not rows:
-        return
-    header, body = rows[0], rows[1:]
-    kept = [row for row in body if row and int(row[0]) < completed_epochs]
-    if len(kept) == len(body):
-        return
+def _empty_batch():
+    """A one-pair batch with no target token (all statistics 0): the filler of a shorter validation shard."""
+    source = tf.constant([[END_ID]], tf.int32)
+    return (source, tf.constant([[START_ID]], tf.int32)), tf.constant([[PAD_ID]], tf.int32)
 
-    def write(tmp: str) -> None:
-        with open(tmp, "w", newline="") as handle:
-            csv.writer(handle).writerows([header, *kept])
 
-    atomic_write(path, write)
+def _worker_count(strategy: tf.distribute.Strategy) -> int:
+    cluster = getattr(strategy, "cluster_resolver", None)
+    if cluster is None or not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return 1
+    return max(1, len(cluster.cluster_spec().as_dict().get("worker", [])) +
+               len(cluster.cluster_spec().as_dict().get("chief", [])))
+
+
