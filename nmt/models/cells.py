@@ -84,3 +84,55 @@ def build_once(layer: keras.layers.Layer, shape) -> None:
     """Builds ``layer`` for ``shape`` unless it is already built."""
     if not layer.built:
         layer.build(shape)
+
+
+def cudnn_blockers(layer: keras.layers.Layer) -> list[str]:
+    """Why Keras would not run ``layer`` on the cuDNN kernel on a GPU (empty: it would).
+
+    The conditions are Keras's own (``keras.src.backend.tensorflow.rnn.cudnn_ok`` and
+    the GRU/LSTM layers' ``use_cudnn`` check): GRU or LSTM, ``tanh`` activation,
+    ``sigmoid`` recurrent activation, no recurrent dropout, not unrolled, with bias,
+    ``reset_after=True`` for GRU. A ``Bidirectional`` wrapper is eligible when both
+    directions are. At run time Keras also needs right-padded masks (ours are).
+
+    Args:
+        layer: a recurrent layer of an encoder or decoder stack (or its ``Bidirectional`` wrapper).
+
+    Returns:
+        One line per option that blocks the kernel, naming the config key when there is one.
+    """
+    if isinstance(layer, keras.layers.Bidirectional):
+        return sorted(set(cudnn_blockers(layer.forward_layer) + cudnn_blockers(layer.backward_layer)))
+    if not isinstance(layer, (keras.layers.GRU, keras.layers.LSTM)):
+        return ["model.cell=rnn (cuDNN has GRU and LSTM kernels only)"]
+    cell, reasons = layer.cell, []
+    if getattr(layer, "use_cudnn", "auto") is False:
+        reasons.append("use_cudnn=False")
+    if cell.activation is not keras.activations.tanh:
+        reasons.append(f"activation={getattr(cell.activation, '__name__', cell.activation)} (needs tanh)")
+    if cell.recurrent_activation is not keras.activations.sigmoid:
+        reasons.append("recurrent_activation (needs sigmoid)")
+    if cell.recurrent_dropout:
+        reasons.append(f"model.recurrent_dropout={cell.recurrent_dropout:g} (needs 0; use model.dropout)")
+    if layer.unroll:
+        reasons.append("unroll=True")
+    if not cell.use_bias:
+        reasons.append("use_bias=False")
+    if isinstance(layer, keras.layers.GRU) and not cell.reset_after:
+        reasons.append("reset_after=False")
+    return reasons
+
+
+def cudnn_report(model) -> list[tuple[str, list[str]]]:
+    """``(layer path, blockers)`` for every recurrent layer of a :class:`~nmt.models.seq2seq.Seq2Seq`.
+
+    A decoder with ``input_feeding`` advances one step at a time through the layers'
+    cells, which never runs a fused kernel, whatever the layer options.
+    """
+    report = [(f"encoder/{layer.name}", cudnn_blockers(layer)) for layer in model.encoder.recurrent_layers]
+    for layer in model.decoder.recurrent_layers:
+        reasons = cudnn_blockers(layer)
+        if model.decoder.input_feeding:
+            reasons = ["model.input_feeding=true (the decoder runs step by step)", *reasons]
+        report.append((f"decoder/{layer.name}", reasons))
+    return report

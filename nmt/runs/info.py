@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from nmt.config.run import RunConfig
+from nmt.models.cells import cudnn_report
 from nmt.runs.data import load_tokenizers
 from nmt.runs.layout import (
     CONFIG_FILE,
@@ -36,6 +37,19 @@ class RunInfo:
     finished: bool
     best: dict[str, tuple[float, int]]
     evaluations: list[dict[str, Any]]
+    cudnn: list[tuple[str, list[str]]] = dataclasses.field(default_factory=list)
+
+    @property
+    def distribution(self) -> str:
+        """Strategy, replicas, global and per-replica batch and precision, in one line."""
+        train = self.config.train
+        replicas = self.state.replicas if self.state is not None else None
+        if replicas is None or self.state is None or not self.state.step:
+            replicas_text = "replicas: set when training starts"
+        else:
+            replicas_text = f"{replicas} replica(s), {train.batch_size // replicas} pairs per replica"
+        return (f"distribute {train.distribute} ({replicas_text}); global batch {train.batch_size}; "
+                f"precision {train.precision}")
 
 
 def run_info(run_dir: str | Path) -> RunInfo:
@@ -51,10 +65,13 @@ def run_info(run_dir: str | Path) -> RunInfo:
     if config is None:
         raise RunError(f"{run_dir} is not a run directory (no {CONFIG_FILE})")
     vocab_sizes = parameters = None
+    cudnn = []
     if (run_dir / SOURCE_TOKENIZER).is_dir() and (run_dir / TARGET_TOKENIZER).is_dir():
         source, target = load_tokenizers(run_dir)
         vocab_sizes = (source.vocab_size, target.vocab_size)
-        parameters = build_model(config, *vocab_sizes).count_params()
+        model = build_model(config, *vocab_sizes)
+        parameters = model.count_params()
+        cudnn = cudnn_report(model)
     evaluations = []
     for path in sorted((run_dir / EVAL_DIR).glob("*.json")):
         try:
@@ -62,4 +79,4 @@ def run_info(run_dir: str | Path) -> RunInfo:
         except (OSError, ValueError):
             continue
     return RunInfo(run_dir, config, vocab_sizes, parameters, RunState.read(run_dir),
-                   (run_dir / TRANSLATOR_DIR / SETTINGS_FILE).is_file(), best_scores(run_dir), evaluations)
+                   (run_dir / TRANSLATOR_DIR / SETTINGS_FILE).is_file(), best_scores(run_dir), evaluations, cudnn)

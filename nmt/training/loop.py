@@ -169,6 +169,7 @@ class _Loop:
         self.model, self.strategy, self.config, self.state = model, strategy, config, state
         self.write_dir, self.steps_per_epoch, self.budget = write_dir, steps_per_epoch, budget
         self.workers = _worker_count(strategy)
+        state.replicas = strategy.num_replicas_in_sync
         # Under several workers every step ends with one collective, so stopping (budget) is agreed.
         self.execution = 1 if self.workers > 1 else config.steps_per_execution
         self._sum_flag = tf.function(lambda flag: strategy.reduce("SUM", strategy.run(tf.identity, args=(flag,)),
