@@ -2,7 +2,7 @@
 
 Every score is computed by sacreBLEU on detokenized, cased text (unless
 ``lowercase=True``), with the references passed as a list of reference streams
-(``[refs]``), and reported with its signature, so numbers can be compared across
+(``[refs]``, or ``[refs_1, refs_2, ...]`` for several references per sentence), and reported with its signature, so numbers can be compared across
 papers and runs::
 
     report = evaluate(translator, load_dataset("multi30k", "de-en", "test_2016_flickr"))
@@ -25,55 +25,117 @@ from sacrebleu.significance import PairedTest
 
 from nmt.data.corpus import ParallelCorpus
 
-#: sacreBLEU tokenizers this module offers for BLEU (``ja-mecab`` needs ``sacrebleu[ja]``).
-BLEU_TOKENIZERS = ("13a", "intl", "char", "zh", "ja-mecab")
-#: Columns of the per-sentence table.
+#: sacreBLEU's BLEU tokenizers, as the installed sacreBLEU names them (``BLEU.TOKENIZERS``;
+#: ``13a`` first, the deprecated alias ``spm`` of ``flores101`` left out). ``ja-mecab`` and
+#: ``ko-mecab`` need ``sacrebleu[ja]`` / ``sacrebleu[ko]``; the SentencePiece ones
+#: (``flores101``, ``flores200`` = spBLEU, ``spBLEU-1K``) download their model once into
+#: sacreBLEU's folder (``$SACREBLEU``, default ``~/.sacrebleu``).
+BLEU_TOKENIZERS = ("13a", *(name for name in BLEU.TOKENIZERS if name not in ("13a", "spm")))
+#: Tokenizers that need a SentencePiece model file (downloaded on first use).
+SPM_TOKENIZERS = tuple(name for name in BLEU_TOKENIZERS if name.startswith(("flores", "spBLEU")))
+#: Columns of the per-sentence table with one reference; the ``k``-th further reference
+#: adds ``reference_{k}`` after ``reference`` (``reference_2``, ...).
 SENTENCE_COLUMNS = ("source", "reference", "hypothesis", "bleu", "chrf",
                     "source_words", "reference_words", "hypothesis_words")
 
 
 def available_tokenizers() -> tuple[str, ...]:
-    """The entries of :data:`BLEU_TOKENIZERS` that work here (``ja-mecab`` only when installed)."""
+    """The entries of :data:`BLEU_TOKENIZERS` whose dependencies are installed.
+
+    Nothing is downloaded: the SentencePiece tokenizers count as available when the
+    ``sentencepiece`` package is (their model may still need a download, see :func:`bleu_metric`).
+    """
     result = []
     for name in BLEU_TOKENIZERS:
-        try:
-            _bleu(name, False)
-        except ValueError:
-            continue
+        if name in SPM_TOKENIZERS:
+            try:
+                import sentencepiece  # noqa: F401
+            except ImportError:
+                continue
+        else:
+            try:
+                bleu_metric(name, False)
+            except ValueError:
+                continue
         result.append(name)
     return tuple(result)
 
 
-def _bleu(tokenize: str, lowercase: bool, effective_order: bool = False) -> BLEU:
+def spm_model_path(tokenize: str) -> Path:
+    """Where sacreBLEU keeps (or downloads) the SentencePiece model of ``tokenize`` (one of :data:`SPM_TOKENIZERS`)."""
+    from sacrebleu.tokenizers import tokenizer_spm
+
+    url = tokenizer_spm.SPM_MODELS[tokenize]["url"]
+    return Path(tokenizer_spm.SACREBLEU_DIR) / "models" / Path(url).name
+
+
+def bleu_metric(tokenize: str, lowercase: bool, effective_order: bool = False) -> BLEU:
+    """sacreBLEU's ``BLEU`` with the tokenizer ``tokenize``.
+
+    Raises:
+        ValueError: an unknown name (the message lists :data:`BLEU_TOKENIZERS`), a
+            tokenizer whose package is missing (says what to install), or a
+            SentencePiece model that cannot be downloaded (says where to put it).
+    """
     if tokenize not in BLEU_TOKENIZERS:
         raise ValueError(f"tokenize={tokenize!r} is not one of {', '.join(BLEU_TOKENIZERS)}")
     try:
         return BLEU(tokenize=tokenize, lowercase=lowercase, effective_order=effective_order)
-    except (ImportError, RuntimeError) as error:  # ja-mecab without MeCab
+    except (ImportError, RuntimeError) as error:  # ja-mecab / ko-mecab without MeCab
+        extra = "ko" if tokenize.startswith("ko") else "ja"
         raise ValueError(f"sacreBLEU tokenizer {tokenize!r} is not available ({type(error).__name__}); "
-                         f"install its dependencies with: pip install 'sacrebleu[ja]'") from error
+                         f"install its dependencies with: pip install 'sacrebleu[{extra}]'") from error
+    except (OSError, SystemExit) as error:  # the SentencePiece model download failed (offline?)
+        from sacrebleu.tokenizers import tokenizer_spm
+
+        path = spm_model_path(tokenize)
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise ValueError(f"sacreBLEU tokenizer {tokenize!r} needs its SentencePiece model {path}, which could not "
+                         f"be downloaded from {tokenizer_spm.SPM_MODELS[tokenize]['url']} ({reason}); download it "
+                         f"there by hand (or set SACREBLEU to a folder holding models/{path.name})") from None
 
 
 def _metrics(tokenize: str, lowercase: bool) -> dict[str, BLEU | CHRF | TER]:
     """Corpus-level metric objects: BLEU (``tokenize``), chrF, TER, all (un)cased alike."""
     return {
-        "bleu": _bleu(tokenize, lowercase),
+        "bleu": bleu_metric(tokenize, lowercase),
         "chrf": CHRF(lowercase=lowercase),
         "ter": TER(case_sensitive=not lowercase),
     }
 
 
-def _check_streams(hypotheses: Sequence[str], references: Sequence[str]) -> tuple[list[str], list[str]]:
-    hypotheses, references = list(hypotheses), list(references)
-    if len(hypotheses) != len(references):
-        raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} references")
-    if not references:
+#: One reference stream (``[ref_0, ref_1, ...]``), or several (``[[ref_0, ...], [ref'_0, ...]]``).
+References = Sequence[str] | Sequence[Sequence[str]]
+
+
+def reference_streams(references: References) -> list[list[str]]:
+    """``references`` as a list of reference streams: a stream of ``str`` becomes ``[stream]``."""
+    if isinstance(references, str):
+        raise TypeError("references must be a sequence of str or of reference streams, not a str")
+    references = list(references)
+    if references and all(isinstance(r, str) for r in references):
+        return [references]
+    if not references or not all(isinstance(r, Sequence) and not isinstance(r, str) for r in references):
+        return [references]  # empty, or odd items: _check_streams names the problem
+    return [list(stream) for stream in references]
+
+
+def _check_streams(hypotheses: Sequence[str], references: References) -> tuple[list[str], list[list[str]]]:
+    """Checks ``hypotheses`` and every reference stream: same length, non-empty, all ``str``."""
+    hypotheses, streams = list(hypotheses), reference_streams(references)
+    for k, stream in enumerate(streams):
+        which = "references" if len(streams) == 1 else f"references in stream {k + 1}"
+        if len(hypotheses) != len(stream):
+            raise ValueError(f"{len(hypotheses)} hypotheses but {len(stream)} {which}")
+    if not hypotheses:
         raise ValueError("nothing to score: no sentences")
-    for name, stream in (("hypothesis", hypotheses), ("reference", references)):
+    named = [("hypothesis", hypotheses)] + [("reference" if len(streams) == 1 else f"reference (stream {k + 1})", stream)
+                                            for k, stream in enumerate(streams)]
+    for name, stream in named:
         for i, text in enumerate(stream):
             if not isinstance(text, str):
                 raise TypeError(f"{name} {i} is a {type(text).__name__}, not a str")
-    return hypotheses, references
+    return hypotheses, streams
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,43 +155,53 @@ class CorpusScores:
         return "\n".join(f"{getattr(self, name)}  ({self.signatures[name]})" for name in ("bleu", "chrf", "ter"))
 
 
-def score_corpus(hypotheses: Sequence[str], references: Sequence[str], *, tokenize: str = "13a",
+def score_corpus(hypotheses: Sequence[str], references: References, *, tokenize: str = "13a",
                  lowercase: bool = False) -> CorpusScores:
-    """sacreBLEU corpus BLEU, chrF and TER of detokenized ``hypotheses`` against one reference stream.
+    """sacreBLEU corpus BLEU, chrF and TER of detokenized ``hypotheses`` against one or more reference streams.
 
     Args:
-        hypotheses, references: detokenized sentences, aligned.
+        hypotheses: detokenized sentences ``[n]``.
+        references: one stream ``[n]`` of detokenized references, or a list of ``k``
+            such streams (``[k][n]``, sacreBLEU's layout; the signatures say ``nrefs:k``).
         tokenize: sacreBLEU's BLEU tokenizer (:data:`BLEU_TOKENIZERS`).
         lowercase: case-insensitive scores (all three metrics).
     """
-    hypotheses, references = _check_streams(hypotheses, references)
+    hypotheses, streams = _check_streams(hypotheses, references)
     metrics = _metrics(tokenize, lowercase)
-    scores = {name: metric.corpus_score(hypotheses, [references]) for name, metric in metrics.items()}
+    scores = {name: metric.corpus_score(hypotheses, streams) for name, metric in metrics.items()}
     signatures = {name: str(metric.get_signature()) for name, metric in metrics.items()}
     return CorpusScores(**scores, signatures=signatures)
 
 
-def sentence_frame(sources: Sequence[str], references: Sequence[str], hypotheses: Sequence[str], *,
+def sentence_frame(sources: Sequence[str], references: References, hypotheses: Sequence[str], *,
                    tokenize: str = "13a", lowercase: bool = False) -> pd.DataFrame:
     """One row per sentence: texts, sentence BLEU (effective order), sentence chrF, word counts.
 
-    Word counts split on whitespace. Columns: :data:`SENTENCE_COLUMNS`.
+    Sentence scores use every reference of the sentence. Word counts split on
+    whitespace (``reference_words``: the first reference). Columns:
+    :data:`SENTENCE_COLUMNS`, with ``reference_2``, ``reference_3``, ... after
+    ``reference`` when there are several reference streams.
     """
-    hypotheses, references = _check_streams(hypotheses, references)
+    hypotheses, streams = _check_streams(hypotheses, references)
     sources = list(sources)
-    if len(sources) != len(references):
-        raise ValueError(f"{len(sources)} sources but {len(references)} references")
-    bleu, chrf = _bleu(tokenize, lowercase, effective_order=True), CHRF(lowercase=lowercase)
+    if len(sources) != len(hypotheses):
+        raise ValueError(f"{len(sources)} sources but {len(hypotheses)} references")
+    bleu, chrf = bleu_metric(tokenize, lowercase, effective_order=True), CHRF(lowercase=lowercase)
+    per_sentence = [list(refs) for refs in zip(*streams)]
+    extra = {f"reference_{k}": stream for k, stream in enumerate(streams[1:], start=2)}
+    columns = list(SENTENCE_COLUMNS)
+    columns[columns.index("reference") + 1:columns.index("reference") + 1] = list(extra)
     return pd.DataFrame({
         "source": sources,
-        "reference": references,
+        "reference": streams[0],
+        **extra,
         "hypothesis": hypotheses,
-        "bleu": [bleu.sentence_score(h, [r]).score for h, r in zip(hypotheses, references)],
-        "chrf": [chrf.sentence_score(h, [r]).score for h, r in zip(hypotheses, references)],
+        "bleu": [bleu.sentence_score(h, refs).score for h, refs in zip(hypotheses, per_sentence)],
+        "chrf": [chrf.sentence_score(h, refs).score for h, refs in zip(hypotheses, per_sentence)],
         "source_words": [len(s.split()) for s in sources],
-        "reference_words": [len(r.split()) for r in references],
+        "reference_words": [len(r.split()) for r in streams[0]],
         "hypothesis_words": [len(h.split()) for h in hypotheses],
-    }, columns=list(SENTENCE_COLUMNS))
+    }, columns=columns)
 
 
 def write_frame(frame: pd.DataFrame, path: str | Path) -> Path:
@@ -174,20 +246,25 @@ class Evaluation:
 
 def evaluate(translator, corpus: ParallelCorpus, *, tokenize: str = "13a", lowercase: bool = False,
              beam_size: int | None = None, length_penalty: float | None = None,
-             coverage_penalty: float | None = None, verbose: bool = True) -> Evaluation:
-    """Translates ``corpus.sources`` and scores them against ``corpus.targets``.
+             coverage_penalty: float | None = None, references: Sequence[Sequence[str]] | None = None,
+             verbose: bool = True) -> Evaluation:
+    """Translates ``corpus.sources`` and scores them against ``corpus.targets`` (or ``references``).
 
     Args:
         translator: a :class:`~nmt.translate.translator.Translator` (anything with ``translate(list)``).
         corpus: the test corpus.
         tokenize, lowercase: see :func:`score_corpus`.
         beam_size, length_penalty, coverage_penalty: override the translator's settings.
+        references: every reference stream ``[k][len(corpus)]`` to score against
+            (multi-reference BLEU, chrF and TER); default ``[corpus.targets]``.
         verbose: print the scores with their signatures.
     """
+    streams = [list(corpus.targets)] if references is None else [list(stream) for stream in references]
+    _check_streams(list(corpus.sources), streams)  # before translating: misaligned references fail fast
     hypotheses = translator.translate(list(corpus.sources), beam_size=beam_size, length_penalty=length_penalty,
                                       coverage_penalty=coverage_penalty)
-    scores = score_corpus(hypotheses, corpus.targets, tokenize=tokenize, lowercase=lowercase)
-    sentences = sentence_frame(corpus.sources, corpus.targets, hypotheses, tokenize=tokenize, lowercase=lowercase)
+    scores = score_corpus(hypotheses, streams, tokenize=tokenize, lowercase=lowercase)
+    sentences = sentence_frame(corpus.sources, streams, hypotheses, tokenize=tokenize, lowercase=lowercase)
     result = Evaluation(corpus.name, scores, sentences)
     if verbose:
         print(result)
@@ -226,21 +303,22 @@ class PairedComparison:
         return "\n".join(lines)
 
 
-def paired_bootstrap(references: Sequence[str], baseline: Sequence[str], candidate: Sequence[str], *,
+def paired_bootstrap(references: References, baseline: Sequence[str], candidate: Sequence[str], *,
                      names: tuple[str, str] = ("baseline", "candidate"), n_samples: int = 1000,
                      tokenize: str = "13a", lowercase: bool = False) -> PairedComparison:
     """Is ``candidate`` better than ``baseline``? sacreBLEU's paired bootstrap test on BLEU and chrF.
 
     Uses ``sacrebleu.significance.PairedTest(test_type="bs")`` with its fixed seed
     (``SACREBLEU_SEED``, 12345 by default), so results are reproducible. The p-value
-    is the probability that the difference arose by chance.
+    is the probability that the difference arose by chance. ``references`` is one
+    stream or several (see :func:`score_corpus`).
     """
-    baseline, references = _check_streams(baseline, references)
-    candidate, _ = _check_streams(candidate, references)
+    baseline, streams = _check_streams(baseline, references)
+    candidate, _ = _check_streams(candidate, streams)
     if n_samples < 1:
         raise ValueError(f"n_samples={n_samples!r} must be positive")
-    metrics = {"BLEU": _bleu(tokenize, lowercase), "chrF": CHRF(lowercase=lowercase)}
-    test = PairedTest([(names[0], baseline), (names[1], candidate)], metrics, [references],
+    metrics = {"BLEU": bleu_metric(tokenize, lowercase), "chrF": CHRF(lowercase=lowercase)}
+    test = PairedTest([(names[0], baseline), (names[1], candidate)], metrics, streams,
                       test_type="bs", n_samples=n_samples)
     signatures, results = test()
     comparisons = []

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 from nmt.cli.console import UsageError
+from nmt.cli.evaluating import cmd_evaluate
 
 
 # ----------------------------------------------------------------------------- commands
@@ -43,13 +43,15 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_translate(args: argparse.Namespace) -> int:
     from nmt import runs
     from nmt.cli import textio as cli_io
+    from nmt.cli.decoding import check_decode_args, configure, output_lines
 
+    check_decode_args(args)
     translator = runs.load_translator(args.model)
-    kwargs = {} if args.beam is None else {"beam_size": args.beam}
+    kwargs = configure(translator, args)
     if args.input == "-" and sys.stdin.isatty():  # interactive: one line at a time
         with cli_io.open_output(args.output) as out:
-            for line in cli_io.iter_stdin_lines():
-                cli_io.write_lines(out, [translator.translate(line, **kwargs)])
+            for index, line in enumerate(cli_io.iter_stdin_lines()):
+                cli_io.write_lines(out, output_lines(translator, [line], args, kwargs, first_index=index))
         return 0
     lines = cli_io.read_lines(args.input)
     chunk = 512
@@ -57,91 +59,9 @@ def cmd_translate(args: argparse.Namespace) -> int:
     with cli_io.open_output(args.output) as out:
         for start in range(0, len(lines), chunk):
             batch = lines[start:start + chunk]
-            cli_io.write_lines(out, translator.translate(batch, **kwargs))
+            cli_io.write_lines(out, output_lines(translator, batch, args, kwargs, first_index=start))
             progress.update(len(batch))
     progress.close()
-    return 0
-
-
-def _test_corpus(args: argparse.Namespace, config):
-    """The test corpus named by ``--dataset/--pair/--split``, ``--src/--ref`` or the run's ``data.test``."""
-    from nmt.config.base import config_from_dict, config_to_dict
-    from nmt.config.data import DataConfig
-    from nmt.data import check_data_config, languages, pair_name, read_aligned
-    from nmt.runs.data import prepare_data
-
-    if (args.src is None) != (args.ref is None):
-        raise UsageError("--src and --ref go together")
-    if args.src is not None:
-        if args.dataset or args.split:
-            raise UsageError("give either --src/--ref or --dataset/--split, not both")
-        langs = languages(config.data) if config is not None else ("src", "ref")
-        if args.pair:
-            langs = tuple(args.pair.split("-", 1)) if "-" in args.pair else langs
-        return read_aligned(args.src, args.ref, langs[0], langs[1], name=args.src.name)
-    if args.dataset is None and config is None:
-        raise UsageError("--model has no run config to take a test set from: give --dataset/--pair/--split "
-                         "or --src/--ref")
-    data = config.data if config is not None else None
-    if args.dataset is None or (data is not None and args.dataset == data.dataset):
-        dataset = data.dataset
-        pair = args.pair or data.pair
-        split = args.split or data.test
-        if split is None:
-            raise UsageError("the run config has no data.test split: give --split (or --src/--ref)")
-        if dataset == "files" and args.split:
-            split = str(Path(args.split).resolve())
-        test = check_data_config(config_from_dict(DataConfig, {**config_to_dict(data), "pair": pair, "test": split},
-                                                  where="data"))
-    else:
-        dataset = args.dataset
-        if args.split is None:
-            raise UsageError(f"--dataset {dataset} needs --split")
-        test = _data_config(dataset, args.pair, args.split)
-    if config is not None and dataset != "files" and languages(test) != languages(config.data):
-        raise UsageError(f"the model translates {pair_name(config.data)}, the test set is {pair_name(test)}")
-    return prepare_data(test, splits=("test",))["test"]
-
-
-def _data_config(dataset: str, pair: str | None, split: str):
-    """A ``DataConfig`` whose ``test`` is ``split`` of a registered dataset (checked: pair, split)."""
-    from nmt.config.base import config_from_dict
-    from nmt.config.data import DataConfig
-    from nmt.data import check_data_config, list_datasets, split_sizes
-
-    if dataset not in list_datasets():
-        raise UsageError(f"--dataset {dataset!r} is not one of {', '.join(list_datasets())}")
-    train = next(iter(split_sizes(dataset)))
-    return check_data_config(config_from_dict(
-        DataConfig, {"dataset": dataset, "pair": pair, "train": train, "valid": None, "test": split}, where="data"))
-
-
-def cmd_evaluate(args: argparse.Namespace) -> int:
-    from nmt import runs
-    from nmt.evaluation import available_tokenizers
-
-    if args.report is not None and args.report.suffix not in (".csv", ".tsv", ".parquet"):
-        raise UsageError(f"--report {args.report}: use a .csv, .tsv or .parquet file name")
-    if args.tokenize not in available_tokenizers():
-        raise UsageError(f"--tokenize {args.tokenize!r} is not one of {', '.join(available_tokenizers())}")
-    if not args.model.exists():
-        raise UsageError(f"--model {args.model}: no such file or directory")
-    run_dir = runs.run_dir_of(args.model)
-    config = runs.read_run_config(run_dir) if run_dir is not None else None
-    corpus = _test_corpus(args, config)  # before loading the model: data errors come fast
-    if args.max_sentences:
-        corpus = corpus.head(args.max_sentences)
-    translator = runs.load_translator(args.model)
-    start = time.perf_counter()
-    _, report, scores = runs.evaluate_run(translator, corpus, run_dir=run_dir, beam_size=args.beam,
-                                          report=args.report, tokenize=args.tokenize, lowercase=args.lowercase,
-                                          model=str(args.model))
-    beam = args.beam or translator.config.beam_size
-    print(f"({len(corpus):,} sentences in {time.perf_counter() - start:.1f} s, beam {beam})")
-    if report is None:
-        print("no per-sentence report written: give --report PATH")
-    else:
-        print(f"per-sentence report: {report}\nscores: {scores}")
     return 0
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from nmt.cli.console import PROG, UsageError
+from nmt.cli.decoding import add_decode_options, positive_int
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,30 +45,35 @@ def build_parser() -> argparse.ArgumentParser:
         "translate", help="translate lines of text",
         description="Translate one line at a time: one output line per input line (empty lines stay empty).")
     _add_model(translate)
-    translate.add_argument("--beam", type=_positive, metavar="N", help="beam size (1: greedy); default: the "
-                           "model's decode.beam_size")
     translate.add_argument("-i", "--input", default="-", metavar="FILE", help="input text, '-' for stdin (default)")
     translate.add_argument("-o", "--output", default="-", metavar="FILE", help="output, '-' for stdout (default)")
     translate.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_decode_options(translate, n_best=True)
 
     evaluate = commands.add_parser(
         "evaluate", help="score translations with sacreBLEU (BLEU, chrF, TER)",
         description="Translate a test set and print corpus BLEU, chrF and TER with their sacreBLEU signatures; "
                     "write the per-sentence report (CSV or Parquet by suffix) into RUN_DIR/eval/ or --report. "
-                    "Without --dataset or --src, the run config's data.test split is used.")
+                    "Without --dataset or --src, the run config's data.test split is used. The default report "
+                    "name holds the settings (NAME.beamN[.tok-T][.lc][.lpA][.cpB][.lenA+B][.unk|.nounk][.refsK]), "
+                    "so evaluations with other settings do not overwrite each other.")
     _add_model(evaluate)
     evaluate.add_argument("--dataset", metavar="NAME", help="a registered dataset (multi30k, anki-spa-eng)")
     evaluate.add_argument("--pair", metavar="SRC-TGT", help="language pair, e.g. de-en (default: the run's)")
     evaluate.add_argument("--split", metavar="SPLIT", help="e.g. test_2016_flickr (default: the run's data.test)")
     evaluate.add_argument("--src", type=Path, metavar="FILE", help="source sentences, one per line")
-    evaluate.add_argument("--ref", type=Path, metavar="FILE", help="reference translations, aligned with --src")
-    evaluate.add_argument("--beam", type=_positive, metavar="N", help="beam size (default: the model's)")
+    evaluate.add_argument("--ref", type=Path, action="append", metavar="FILE",
+                          help="reference translations, aligned with --src; repeat for several references per "
+                               "sentence (multi-reference BLEU, chrF, TER)")
     evaluate.add_argument("--report", type=Path, metavar="PATH",
-                          help="per-sentence report (.csv, .tsv or .parquet); default RUN_DIR/eval/NAME.beamN.csv")
-    evaluate.add_argument("--tokenize", default="13a", help="sacreBLEU BLEU tokenizer (default 13a)")
+                          help="per-sentence report (.csv, .tsv or .parquet); default RUN_DIR/eval/NAME.beamN...csv")
+    evaluate.add_argument("--tokenize", default="13a", metavar="NAME",
+                          help="sacreBLEU BLEU tokenizer: 13a (default), none, intl, char, zh, flores200 (spBLEU; "
+                               "downloads its SentencePiece model once), ... as the installed sacreBLEU offers")
     evaluate.add_argument("--lowercase", action="store_true", help="case-insensitive scores")
-    evaluate.add_argument("--max-sentences", type=_positive, metavar="N",
+    evaluate.add_argument("--max-sentences", type=positive_int, metavar="N",
                           help="score only the first N sentences (quick checks; not comparable scores)")
+    add_decode_options(evaluate)
 
     export = commands.add_parser(
         "export", help="write a TensorFlow SavedModel (raw strings in, translations out)",
@@ -81,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model(plot)
     plot.add_argument("--text", required=True, help="the source sentence")
     plot.add_argument("--out", required=True, type=Path, metavar="FILE.png", help="image file to write")
-    plot.add_argument("--beam", type=_positive, metavar="N", help="beam size (default: the model's)")
+    plot.add_argument("--beam", type=positive_int, metavar="N", help="beam size (default: the model's)")
 
     info = commands.add_parser("info", help="show a run: config, vocabularies, parameters, scores",
                                description="Show a run directory's resolved config, vocabulary sizes, parameter "
@@ -93,13 +99,3 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_model(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, type=Path, metavar="RUN_DIR|EXPORT_DIR",
                         help="a run directory, a saved translator (directory or .keras) or a SavedModel export")
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
-    return value

@@ -14,6 +14,7 @@ import io
 import os
 import tempfile
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -21,6 +22,7 @@ import sentencepiece as spm
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from nmt.config.base import ConfigError
 from nmt.config.tokenizer import TokenizerConfig
 from nmt.tokenizers.base import Tokenizer
 from nmt.vocab import END_ID, PAD_ID, SPECIAL_TOKENS, START_ID, UNK_ID, UNK_SURFACE
@@ -123,6 +125,32 @@ class SentencePieceTokenizer(Tokenizer):
             )
         return cls(config, model_proto=model.getvalue(), name=name)
 
+    @classmethod
+    def from_model_file(cls, path: str | Path, config: TokenizerConfig, *,
+                        name: str | None = None) -> SentencePieceTokenizer:
+        """A tokenizer around an existing SentencePiece ``.model`` file (``tokenizer.model_file``).
+
+        A model whose special ids are not pad/unk/bos/eos = 0/1/2/3 is rewritten to that
+        layout (:func:`standard_layout`); the file itself is left as it is.
+
+        Raises:
+            ConfigError: naming ``tokenizer.model_file`` and the path: no such file, or
+                not a SentencePiece model.
+        """
+        path = Path(path)
+        where = f"tokenizer.model_file {path}"
+        if not path.is_file():
+            raise ConfigError(f"{where}: no such file")
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            raise ConfigError(f"{where}: cannot read it ({error.strerror})") from None
+        try:
+            return cls(config, model_proto=standard_layout(data), name=name)
+        except (ValueError, RuntimeError) as error:
+            reason = " ".join(str(error).split())
+            raise ConfigError(f"{where} is not a SentencePiece model ({reason})") from None
+
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "model_proto": None}
 
@@ -134,3 +162,42 @@ class SentencePieceTokenizer(Tokenizer):
     def load_assets(self, dir_path: str) -> None:
         with open(os.path.join(dir_path, MODEL_FILE), "rb") as file:
             self.set_model_proto(file.read())
+
+
+def standard_layout(model_proto: bytes) -> bytes:
+    """A serialized SentencePiece model with this package's special ids (pad/unk/bos/eos = 0/1/2/3).
+
+    A model already in that layout comes back unchanged. Otherwise the pieces of its
+    pad, unk, bos and eos ids (those it has) are removed and ``[PAD]``, ``[UNK]``,
+    ``[START]``, ``[END]`` put first as ids 0-3, the other pieces following in their
+    order with their scores (so segmentation is unchanged); unknown text detokenizes
+    to ``UNK_SURFACE``.
+
+    Raises:
+        ValueError: ``model_proto`` is not a SentencePiece model (or has no unknown piece).
+    """
+    from google.protobuf.message import DecodeError
+    from sentencepiece import sentencepiece_model_pb2 as model_pb2
+
+    model = model_pb2.ModelProto()
+    try:
+        model.ParseFromString(bytes(model_proto))
+    except DecodeError as error:
+        raise ValueError(str(error)) from None
+    spec, pieces = model.trainer_spec, list(model.pieces)
+    Type = model_pb2.ModelProto.SentencePiece.Type
+    if not pieces or sum(piece.type == Type.UNKNOWN for piece in pieces) != 1:
+        raise ValueError("it needs exactly one unknown piece")
+    layout = (spec.pad_id, spec.unk_id, spec.bos_id, spec.eos_id)
+    if layout == (PAD_ID, UNK_ID, START_ID, END_ID):
+        return bytes(model_proto)
+    special = {i for i in layout if 0 <= i < len(pieces)} | {i for i, p in enumerate(pieces) if p.type == Type.UNKNOWN}
+    rest = [piece for i, piece in enumerate(pieces) if i not in special]
+    del model.pieces[:]
+    for token, kind in zip(SPECIAL_TOKENS, (Type.CONTROL, Type.UNKNOWN, Type.CONTROL, Type.CONTROL)):
+        model.pieces.add(piece=token, score=0.0, type=kind)
+    model.pieces.extend(rest)
+    spec.pad_id, spec.unk_id, spec.bos_id, spec.eos_id = PAD_ID, UNK_ID, START_ID, END_ID
+    spec.pad_piece, spec.unk_piece, spec.bos_piece, spec.eos_piece = SPECIAL_TOKENS
+    spec.unk_surface = UNK_SURFACE
+    return model.SerializeToString()
