@@ -115,8 +115,13 @@ def cmd_info(args: argparse.Namespace) -> int:
         lines.append(f"vocabulary: source {info.vocab_sizes[0]:,}, target {info.vocab_sizes[1]:,} "
                      f"({config.tokenizer.kind})")
         lines.append(f"parameters: {info.parameters:,}")
+    lines.append(f"training setup: {info.distribution}")
+    for layer, blockers in info.cudnn:
+        lines.append(f"  {layer}: " + ("cuDNN kernel on a GPU" if not blockers
+                                         else "no cuDNN kernel (" + "; ".join(blockers) + ")"))
     if state is not None:
         lines.append(f"training: {state.epoch} epochs, {state.step:,} steps"
+                     f"{f' ({state.epoch_step} into epoch {state.epoch + 1})' if state.epoch_step else ''}"
                      f"{', stopped early' if state.stopped else ''}")
     if info.best:
         lines.append("best validation scores (history.csv): " + ", ".join(

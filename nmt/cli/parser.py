@@ -28,9 +28,11 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser(
         "train", help="train (or resume) a run from a YAML config",
         description="Train a model from a YAML config into a run directory. An unfinished run in the "
-                    "directory is resumed from its last completed epoch; a finished one is never overwritten "
+                    "directory is resumed from its last checkpoint; a finished one is never overwritten "
                     "(raise train.epochs to continue it). The stored config.yaml must match the requested "
-                    "config except for train.epochs and train.max_minutes.")
+                    "config except for train.epochs, train.max_minutes, train.distribute and "
+                    "train.checkpoint_every_steps. With train.distribute=multi_worker, start the same command on "
+                    "every worker with its own TF_CONFIG (docs/distributed.md).")
     train.add_argument("--config", metavar="CONFIG.yaml",
                        help="config file, or the name of one in configs/ (demo, smoke, multi30k_de_en, ...); "
                             "default: the run directory's config.yaml")

@@ -44,8 +44,8 @@ class RunInfo:
         """Strategy, replicas, global and per-replica batch and precision, in one line."""
         train = self.config.train
         replicas = self.state.replicas if self.state is not None else None
-        if replicas is None or self.state is None or not self.state.step:
-            replicas_text = "replicas: set when training starts"
+        if replicas is None:
+            replicas_text = "replicas: not recorded yet"
         else:
             replicas_text = f"{replicas} replica(s), {train.batch_size // replicas} pairs per replica"
         return (f"distribute {train.distribute} ({replicas_text}); global batch {train.batch_size}; "

@@ -10,19 +10,22 @@ scripts set it)::
 
 Task ``worker 0`` (or ``chief 0`` when the cluster has a ``chief`` job) is the
 chief: it writes the run directory; the others only read it. ``TF_CONFIG`` is
-checked before anything is written (:func:`read_tf_config`), this task's own port
-is checked to be free, and after the strategy exists every other task must accept a
-connection within ``NMT_CLUSTER_TIMEOUT`` seconds (default 300), else the run stops
-with an error naming the task that never came up. The same timeout bounds every
+checked before anything is written (:func:`read_tf_config`); then, before the
+strategy exists, every task holds its own port (an error if it is taken) until every
+other task answers within ``NMT_CLUSTER_TIMEOUT`` seconds (default 300), else the run
+stops with an error naming the task that never came up (:func:`rendezvous`; the
+strategy's own startup would wait for it forever). The same timeout bounds every
 collective (a worker that dies mid-run makes the others fail, not hang).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import os
 import socket
+import threading
 import time
 from collections.abc import Mapping
 
@@ -132,20 +135,57 @@ def _check_address(job: str, index: int, address: str) -> str:
     return address
 
 
-def check_port_free(cluster: Cluster) -> None:
-    """Raises ClusterError when this task's port is taken on this machine."""
+def _listen(cluster: Cluster) -> socket.socket:
+    """Binds this task's port (ClusterError when it is taken) and answers connections until closed."""
     host, _, port = cluster.address.rpartition(":")
     host = host.strip("[]")
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
-            probe.bind((host, int(port)))
-    except socket.gaierror:
-        return  # a name this machine cannot resolve: TensorFlow reports it
+        listener.bind((host, int(port)))
     except OSError as error:
-        if error.errno in (98, 48):  # EADDRINUSE (Linux, macOS)
+        listener.close()
+        if error.errno in (errno.EADDRINUSE, errno.EACCES):
             job, index = cluster.task
             raise ClusterError(f"port {port} of TF_CONFIG task {job} {index} ({cluster.address}) is already in use "
                                f"on this machine") from None
+        if error.errno == errno.EADDRNOTAVAIL:
+            job, index = cluster.task
+            raise ClusterError(f"TF_CONFIG task {job} {index} address {cluster.address} is not an address of this "
+                               f"machine (is the task index right?)") from None
+        raise
+    listener.listen(16)
+
+    def answer() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return  # closed
+            with connection:  # the caller closes first: no TIME_WAIT on this task's port
+                connection.settimeout(5.0)
+                try:
+                    connection.recv(1)
+                except OSError:
+                    pass
+
+    threading.Thread(target=answer, daemon=True, name="nmt-rendezvous").start()
+    return listener
+
+
+def rendezvous(cluster: Cluster, timeout: float) -> None:
+    """Holds this task's port until every other task answers on its own, within ``timeout`` seconds.
+
+    Before the strategy exists (its gRPC server would otherwise wait for the missing
+    tasks forever): each task listens on its port and connects to every other; a
+    task that never comes up is named in a ClusterError. Raises ClusterError for a
+    port in use as well.
+    """
+    listener = _listen(cluster)
+    try:
+        wait_for_tasks(cluster, timeout)
+    finally:
+        listener.close()
 
 
 def cluster_timeout(environ: Mapping[str, str] = os.environ) -> float:
@@ -161,7 +201,8 @@ def cluster_timeout(environ: Mapping[str, str] = os.environ) -> float:
 
 
 def wait_for_tasks(cluster: Cluster, timeout: float) -> None:
-    """Waits until every other task accepts a TCP connection; ClusterError naming the first that did not."""
+    """Waits until every other task accepts a TCP connection (its rendezvous listener or its
+    strategy's server); ClusterError naming the first that did not."""
     deadline = time.monotonic() + timeout
     for job, index, address in cluster.others():
         host, _, port = address.rpartition(":")
@@ -192,8 +233,6 @@ def make_strategy(config: TrainConfig):
         return tf.distribute.MirroredStrategy(), None
     cluster = read_tf_config()
     timeout = cluster_timeout()
-    check_port_free(cluster)
+    rendezvous(cluster, timeout)
     options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=timeout)
-    strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
-    wait_for_tasks(cluster, timeout)
-    return strategy, cluster
+    return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options), cluster

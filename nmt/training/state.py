@@ -61,7 +61,8 @@ class RunState:
         stopped: early stopping ended the run.
         seconds: wall time of the checkpointed training (validation included), over all resumes.
         out_of_time: the ``max_minutes`` budget ended the run (its last epoch may be partial).
-        replicas: replicas in sync when the checkpoint was written (``train.distribute``).
+        replicas: replicas in sync when the checkpoint was written (``train.distribute``;
+            ``None`` in runs written before it was recorded).
     """
 
     epoch: int = 0
@@ -74,7 +75,7 @@ class RunState:
     stopped: bool = False
     seconds: float = 0.0
     out_of_time: bool = False
-    replicas: int = 1
+    replicas: int | None = None
 
     @classmethod
     def read(cls, run_dir: Path) -> RunState | None:
