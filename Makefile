@@ -15,7 +15,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 # module-scoped fixtures train small models once). TEST_WORKERS=0 runs in one process.
 TEST_WORKERS ?= 2
 
-.PHONY: setup test test-fast demo lint bench clean
+.PHONY: setup test test-fast demo lint bench compat clean
 
 setup: $(STAMP)
 
@@ -43,6 +43,13 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/pipeline_throughput.py
+
+# Does an export of this TensorFlow load and translate the same under TensorFlow 2.20? Not part of
+# `make test`: the first run installs tensorflow 2.20 into a venv outside the repository
+# (COMPAT_VENV, default ~/.cache/nmt/compat-tf2.20) and writes benchmarks/RESULTS.md's compat section.
+COMPAT_VENV ?= $(HOME)/.cache/nmt/compat-tf2.20
+compat: $(STAMP)
+	$(BIN)/python benchmarks/compat.py --venv $(COMPAT_VENV) $(if $(MODEL),--model $(MODEL))
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

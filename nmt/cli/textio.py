@@ -3,7 +3,10 @@
 Lines follow the corpus readers' rule (:func:`nmt.data.readers.decode_lines`): only
 ``\\n`` ends a line, a trailing ``\\r`` is dropped, a last line without ``\\n``
 counts, so ``read_lines`` gives as many lines as ``wc -l`` (plus an unterminated
-last line) and ``write_lines`` writes exactly one line per item.
+last line) and ``write_lines`` writes exactly one line per item. Other control
+characters (``\\r`` inside a line, form feeds, U+2028) stay inside their line; a
+UTF-8 byte order mark at the start of the input is dropped. Invalid UTF-8 is an
+:class:`InputError` naming the file (``<stdin>``) and the line.
 """
 
 from __future__ import annotations
@@ -20,6 +23,10 @@ class InputError(ValueError):
     """A user-supplied text file cannot be read or written; the message names it."""
 
 
+#: The UTF-8 byte order mark, dropped from the start of the input.
+_BOM = b"\xef\xbb\xbf"
+
+
 def _decode(raw: bytes, where: str, number: int) -> str:
     try:
         return raw.decode("utf-8").removesuffix("\r")
@@ -34,12 +41,15 @@ def read_lines(source: str | Path) -> list[str]:
         data = sys.stdin.buffer.read()
     else:
         path = Path(source)
-        if not path.is_file():
+        if path.is_dir():
+            raise InputError(f"{path}: is a directory, not a text file")
+        if not path.exists():
             raise InputError(f"{path}: no such file")
         try:
             data = path.read_bytes()
         except OSError as error:
-            raise InputError(f"{path}: cannot read it ({error.strerror})") from None
+            raise InputError(f"{path}: cannot read it ({error.strerror or error})") from None
+    data = data.removeprefix(_BOM)
     if not data:
         return []
     raw_lines = data.split(b"\n")
@@ -51,7 +61,7 @@ def read_lines(source: str | Path) -> list[str]:
 def iter_stdin_lines() -> Iterator[str]:
     """Lines of stdin as they arrive (interactive use)."""
     for number, raw in enumerate(iter(sys.stdin.buffer.readline, b""), start=1):
-        yield _decode(raw.removesuffix(b"\n"), "<stdin>", number)
+        yield _decode((raw.removeprefix(_BOM) if number == 1 else raw).removesuffix(b"\n"), "<stdin>", number)
 
 
 @contextlib.contextmanager
@@ -63,11 +73,14 @@ def open_output(target: str | Path) -> Iterator[TextIO]:
         return
     path = Path(target)
     if not path.parent.is_dir():
-        raise InputError(f"{path}: the folder {path.parent} does not exist")
+        problem = "is not a folder" if path.parent.exists() else "does not exist"
+        raise InputError(f"{path}: the folder {path.parent} {problem}")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory; give a file name")
     try:
         handle = open(path, "w", encoding="utf-8", newline="\n")
     except OSError as error:
-        raise InputError(f"{path}: cannot write it ({error.strerror})") from None
+        raise InputError(f"{path}: cannot write it ({error.strerror or error})") from None
     with handle:
         yield handle
 

@@ -50,11 +50,11 @@ def config_from_dict(cls: type[C], values: Mapping[str, Any], *, where: str = ""
     if not isinstance(values, Mapping):
         raise ConfigError(f"{where or cls.__name__}: expected a mapping, got {type(values).__name__}")
     fields = {f.name: f for f in dataclasses.fields(cls) if _is_key(f)}
-    unknown = sorted(set(values) - set(fields))
+    unknown = sorted((key for key in values if key not in fields), key=str)  # YAML keys may be numbers, null...
     if unknown:
         prefix = f"{where}." if where else ""
         raise ConfigError(
-            f"unknown config key(s) {', '.join(prefix + k for k in unknown)}; "
+            f"unknown config key(s) {', '.join(prefix + str(k) for k in unknown)}; "
             f"valid keys: {', '.join(prefix + k for k in sorted(fields))}"
         )
     hints = _type_hints(cls)
@@ -114,7 +114,10 @@ def check_type(name: str, value: Any, hint: Any) -> Any:
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{name}={value!r} must be a number")
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond the float range
+            raise ConfigError(f"{name}={value!r} is too large for a number") from None
     if hint is str:
         if not isinstance(value, str):
             raise ConfigError(f"{name}={value!r} must be a string")
@@ -174,7 +177,12 @@ def _is_int(value: object) -> bool:
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer beyond the float range
+        return False
 
 
 def _fail(name: str, value: object, what: str, optional: bool, note: str) -> typing.NoReturn:

@@ -12,6 +12,7 @@ import gzip
 import io
 import os
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -20,6 +21,8 @@ import pandas as pd
 from nmt.data.corpus import ParallelCorpus
 
 PathLike = str | os.PathLike
+#: The UTF-8 byte order mark, dropped from the start of a text stream.
+_BOM = b"\xef\xbb\xbf"
 
 
 class CorpusError(ValueError):
@@ -47,25 +50,32 @@ def decode_lines(handle: Iterable[bytes], where: PathLike) -> Iterator[str]:
     """Decodes a binary line stream as UTF-8, without line terminators.
 
     Only ``\\n`` ends a line (a trailing ``\\r`` is stripped, other characters such as
-    U+2028 stay inside the line, so counts agree with ``wc -l``).
+    U+2028 stay inside the line, so counts agree with ``wc -l``). A UTF-8 byte order
+    mark at the start of the stream is dropped (editors on Windows write one).
 
     Args:
         handle: an iterable of raw lines, such as a binary file or zip member.
         where: what to call the stream in errors (a path, or ``archive:member``).
 
     Raises:
-        CorpusError: invalid UTF-8 (with the line number) or an unreadable stream.
+        CorpusError: invalid UTF-8 (with the line number) or an unreadable stream (a
+            truncated or corrupt ``.gz``/zip member: the last line read is named).
     """
     number = 0
     try:
         for number, raw in enumerate(handle, start=1):
+            if number == 1:
+                raw = raw.removeprefix(_BOM)
+                if not raw:  # only a byte order mark: an empty file
+                    return
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as error:
                 raise CorpusError(f"invalid UTF-8 at byte {error.start} of the line", where, number) from None
             yield text.removesuffix("\n").removesuffix("\r")
-    except (OSError, EOFError, zipfile.BadZipFile) as error:
-        raise CorpusError(f"cannot read after line {number}: {error}", where) from error
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+        detail = " ".join(str(error).split()) or type(error).__name__
+        raise CorpusError(f"cannot read after line {number}: {detail}", where) from error
 
 
 def iter_lines(path: PathLike) -> Iterator[str]:
@@ -254,11 +264,28 @@ def iter_table(
             yield from zip(frame[source].tolist(), frame[target].tolist())
             offset += len(frame)
     except UnicodeDecodeError as error:
-        raise CorpusError(f"invalid UTF-8: {error}", path) from None
-    except (ValueError, OSError, pd.errors.ParserError, KeyError) as error:
+        raise _utf8_error(path, error) from None
+    except (ValueError, OSError, EOFError, zlib.error, pd.errors.ParserError, KeyError) as error:
         if isinstance(error, CorpusError):
             raise
-        raise CorpusError(f"cannot read {format}: {error}", path) from error
+        detail = " ".join(str(error).split()) or type(error).__name__
+        raise CorpusError(f"cannot read {format}: {detail}", path) from error
+
+
+def _utf8_error(path: PathLike, error: UnicodeDecodeError) -> CorpusError:
+    """A CorpusError naming the first line of ``path`` that is not UTF-8 (pandas gives no line number)."""
+    try:
+        with _open_binary(path) as handle:
+            for number, raw in enumerate(handle, start=1):
+                try:
+                    raw.decode("utf-8")
+                except UnicodeDecodeError as found:
+                    located = CorpusError(f"invalid UTF-8 on line {number} (byte {found.start} of the line)", path)
+                    located.line = number
+                    return located
+    except (OSError, EOFError, zlib.error):
+        pass
+    return CorpusError(f"invalid UTF-8: {error}", path)
 
 
 def stream_table(path: PathLike, *, source: str, target: str, format: str | None = None):
