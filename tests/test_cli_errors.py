@@ -38,10 +38,6 @@ PARALLEL = 2
 #: Seconds one command may take (an error should come within seconds of TensorFlow's import).
 TIMEOUT = 240
 
-# Cases that need a fix in a file outside this change (nmt/runs/load.py) are expected failures (strict).
-LOAD_FIX = pytest.mark.xfail(strict=True, reason="nmt/runs/load.py: a damaged or refused model file (.keras, "
-                                                 "translator.json, state.json) is a traceback, not a RunError naming it")
-
 #: id -> (argv with {dir} for the fixture folder, stdin bytes or None, fragments of the error line).
 #: Arguments parsed by argparse fail before TensorFlow is imported (cheap); the others pay the import.
 CASES = {
@@ -86,8 +82,6 @@ CASES = {
     "config-not-a-mapping": (["train", "--config", "{dir}/list.yaml", "--run-dir", "{dir}/new"], None,
                              ["list.yaml", "mapping"]),
 }
-EXPECTED_FAILURES = {case: LOAD_FIX for case in ("model-keras-damaged", "model-translator-bad-json",
-                                                  "model-keras-lambda", "model-run-bad-state")}
 if hasattr(os, "geteuid") and os.geteuid() != 0:  # root reads every file
     CASES["input-unreadable"] = (["translate", "--model", "{dir}/translator", "-i", "{dir}/secret.de"], None,
                                  ["secret.de", "cannot read"])
@@ -185,7 +179,7 @@ def test_the_console_script_is_installed():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", [pytest.param(case, marks=EXPECTED_FAILURES.get(case, ())) for case in CASES])
+@pytest.mark.parametrize("case", list(CASES))
 def test_user_error_is_one_line_with_exit_status_2(results, folder, case):
     code, out, err = results[case]
     err = err.decode("utf-8", "replace")

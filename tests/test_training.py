@@ -285,7 +285,23 @@ MIRRORED_SCRIPT = """
     clipping = max(float(np.abs(a - b).max()) for a, b in zip(default_weights, unclipped_weights))
     difference = max(float(np.abs(a - b).max()) for a, b in zip(default_weights, mirrored_weights))
     moved = max(float(np.abs(a - b).max()) for a, b in zip(initial, default_weights))
-    print(json.dumps({"difference": difference, "moved": moved, "clipping": clipping, "default": default_logs, "mirrored": mirrored_logs}))
+
+    # The same through nmt's own loop (train.distribute: mirrored), validation included.
+    import tempfile
+    from nmt.config.train import TrainConfig
+    from nmt.training.loop import train
+
+    def loop(strategy):
+        with strategy.scope():
+            model = Seq2Seq(config, model_grid.SOURCE_VOCAB, model_grid.TARGET_VOCAB)
+            model.set_weights(initial)
+        settings = TrainConfig(epochs=1, learning_rate=0.01, schedule="constant", clip_norm=0.05,
+                               tensorboard=False, early_stopping_patience=None)
+        return train(model, data, data, settings, tempfile.mkdtemp(), verbose=0, strategy=strategy).history
+
+    loops = {"loop_default": loop(tf.distribute.get_strategy()), "loop_mirrored": loop(mirrored)}
+    print(json.dumps({"difference": difference, "moved": moved, "clipping": clipping, "default": default_logs,
+                      "mirrored": mirrored_logs, **loops}))
 """
 
 
@@ -299,6 +315,8 @@ def test_mirrored_strategy_on_two_cpus_matches_the_default_strategy():
     assert report["difference"] < 1e-6, report
     for name in ("loss", "accuracy", "perplexity"):
         assert report["mirrored"][name] == pytest.approx(report["default"][name], rel=1e-5), name
+    for name in ("loss", "accuracy", "perplexity", "val_loss", "val_accuracy"):  # nmt's loop: mirrored == default
+        assert report["loop_mirrored"][name] == pytest.approx(report["loop_default"][name], rel=1e-5), name
 
 
 DETERMINISM_SCRIPT = """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -16,14 +17,19 @@ def cmd_train(args: argparse.Namespace) -> int:
     from nmt.config.run import load_run_config
 
     run_dir: Path = args.run_dir
+    overrides = list(args.overrides)
+    if getattr(args, "init_from", None) is not None:  # a JSON string is a YAML string: any path survives
+        overrides.append(f"train.init_from={json.dumps(str(args.init_from))}")
     if args.config is None:
         stored = run_dir / runs.CONFIG_FILE
         if not stored.is_file():
             raise UsageError(f"--config is required: {run_dir} holds no run ({runs.CONFIG_FILE} not found)")
-        config = load_run_config(stored, args.overrides, stored=True)
+        config = load_run_config(stored, overrides, stored=True)
     else:
-        config = load_run_config(args.config, args.overrides)
+        config = load_run_config(args.config, overrides)
     print(f"== run directory {run_dir}")
+    if config.train.init_from is not None:
+        print(f"  fine-tuning {config.train.init_from} (train.init_from)")
     run = runs.open_run(config, run_dir)  # checks config.data first: a bad dataset leaves run_dir alone
     if run.status == "continue":
         print(f"  continuing a finished run up to epoch {config.train.epochs}")

@@ -71,8 +71,10 @@ def user_errors() -> tuple[type[BaseException], ...]:
     from nmt.data import CorpusError, DatasetError, DownloadError
     from nmt.export.loader import ExportError
     from nmt.runs.layout import RunError
+    from nmt.training.state import StateError
 
-    return UsageError, InputError, ConfigError, CorpusError, DatasetError, DownloadError, RunError, ExportError
+    return (UsageError, InputError, ConfigError, CorpusError, DatasetError, DownloadError, RunError, ExportError,
+            StateError)
 
 
 def one_line(error: BaseException) -> str:

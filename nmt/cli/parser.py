@@ -32,7 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "(raise train.epochs to continue it). The stored config.yaml must match the requested "
                     "config except for train.epochs, train.max_minutes, train.distribute and "
                     "train.checkpoint_every_steps. With train.distribute=multi_worker, start the same command on "
-                    "every worker with its own TF_CONFIG (docs/distributed.md).")
+                    "every worker with its own TF_CONFIG (docs/distributed.md). With --init-from, a new run "
+                    "fine-tunes another run: it starts from that run's best weights and tokenizers (fresh "
+                    "optimizer) and trains on its own data.")
     train.add_argument("--config", metavar="CONFIG.yaml",
                        help="config file, or the name of one in configs/ (demo, smoke, multi30k_de_en, ...); "
                             "default: the run directory's config.yaml")
@@ -41,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "--set train.epochs=5; repeatable")
     train.add_argument("--run-dir", required=True, type=Path, metavar="DIR",
                        help="the run directory (created if needed)")
+    train.add_argument("--init-from", type=Path, metavar="RUN_DIR",
+                       help="fine-tune: start from this trained run's best weights and reuse its tokenizers "
+                            "(sets train.init_from; the model and tokenizer sections must equal that run's)")
     train.add_argument("-q", "--quiet", action="store_true", help="one line per epoch, no progress bar")
 
     translate = commands.add_parser(

@@ -22,9 +22,10 @@ are applied to the mapping before validation; the value is parsed as YAML
 (``5`` -> int, ``1e-3`` -> float, ``true``, ``null``, ``[a, b]``), then type-checked
 like a value from the file.
 
-Paths of ``data.dataset: files`` are resolved against the current directory when
-the configuration is loaded, so the resolved configuration stored in a run
-directory (``config.yaml``) holds absolute paths.
+Paths of ``data.dataset: files`` and ``train.init_from`` (the run directory a
+fine-tuning run starts from) are resolved against the current directory when the
+configuration is loaded, so the resolved configuration stored in a run directory
+(``config.yaml``) holds absolute paths.
 """
 
 from __future__ import annotations
@@ -71,6 +72,9 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         check_fields(self)
+        if self.train.monitor == "val_bleu" and self.data.valid is None:
+            raise ConfigError("train.monitor=val_bleu translates validation pairs: set data.valid "
+                              "(or monitor another metric)")
         if self.pipeline.batch_size != self.train.batch_size:
             pipeline = dataclasses.replace(self.pipeline, batch_size=self.train.batch_size)
             object.__setattr__(self, "pipeline", pipeline)
@@ -189,17 +193,21 @@ def run_config_from_dict(values: Mapping[str, Any], *, base_dir: str | Path | No
 
 
 def resolve_paths(config: RunConfig, base_dir: str | Path | None = None) -> RunConfig:
-    """``config`` with the ``files`` paths of ``data`` made absolute (relative to ``base_dir``)."""
-    data = config.data
-    if data.dataset != FILES:
-        return config
+    """``config`` with the ``files`` paths of ``data`` and ``train.init_from`` made absolute (relative to ``base_dir``)."""
     base = Path.cwd() if base_dir is None else Path(base_dir)
-    changes = {}
-    for name in ("train", "valid", "test"):
-        value = getattr(data, name)
-        if value:
-            changes[name] = str((base / Path(value).expanduser()).resolve())
-    return dataclasses.replace(config, data=dataclasses.replace(data, **changes))
+
+    def absolute(value: str) -> str:
+        return str((base / Path(value).expanduser()).resolve())
+
+    data, train = config.data, config.train
+    if data.dataset == FILES:
+        changes = {name: absolute(getattr(data, name)) for name in ("train", "valid", "test") if getattr(data, name)}
+        data = dataclasses.replace(data, **changes)
+    if train.init_from is not None:
+        train = dataclasses.replace(train, init_from=absolute(train.init_from))
+    if data is config.data and train is config.train:
+        return config
+    return dataclasses.replace(config, data=data, train=train)
 
 
 def load_run_config(path: str | Path | None = None, overrides: Sequence[str] = (), *,

@@ -6,6 +6,7 @@ import dataclasses
 from typing import Literal
 
 from nmt.config.base import (
+    ConfigError,
     check_fields,
     check_non_negative_int,
     check_number,
@@ -17,7 +18,12 @@ from nmt.config.base import (
 Schedule = Literal["constant", "warmup_inverse_sqrt", "warmup_exponential", "plateau"]
 
 
-Monitor = Literal["val_loss", "val_perplexity", "val_accuracy"]
+Monitor = Literal["val_loss", "val_perplexity", "val_accuracy", "val_bleu"]
+
+
+def higher_is_better(metric: str) -> bool:
+    """Whether a larger ``metric`` (``val_bleu``, ``accuracy``, ``val_loss``...) is an improvement."""
+    return metric.endswith(("accuracy", "bleu"))
 
 
 Distribute = Literal["none", "mirrored", "multi_worker"]
@@ -65,7 +71,21 @@ class TrainConfig:
         early_stopping_patience: stop after this many epochs without improvement
             of ``monitor``; ``None`` disables early stopping.
         monitor: validation metric for the best checkpoint, early stopping and
-            reduce-on-plateau.
+            reduce-on-plateau: ``val_loss``, ``val_perplexity`` (lower is better),
+            ``val_accuracy`` or ``val_bleu`` (higher is better). ``val_bleu`` is the
+            sacreBLEU (13a, cased, detokenized) corpus BLEU of greedy translations of
+            the first ``bleu_sentences`` validation pairs, computed at every epoch end
+            with the model being trained (:mod:`nmt.training.bleu`); it needs
+            ``data.valid``. Under ``multi_worker`` every worker computes it and the
+            workers' values are averaged, so all take the same decisions.
+        bleu_sentences: how many validation pairs (the first ones) ``val_bleu``
+            translates; used only with ``monitor: val_bleu``.
+        init_from: fine-tuning: the run directory of a trained (finished, or at least
+            one epoch checkpointed) run whose best weights initialize the model and
+            whose tokenizers are copied into the new run (its ``tokenizer`` and
+            ``model`` sections must equal the source run's); the optimizer starts
+            fresh. Resolved to an absolute path when the configuration is loaded.
+            See :mod:`nmt.runs.finetune`.
         seed: seeds Python, NumPy, TensorFlow and Keras (``nmt.training.loop.set_seed``,
             called before tokenizers and model are built).
         deterministic: turn on TensorFlow op determinism (bitwise-reproducible runs).
@@ -107,6 +127,8 @@ class TrainConfig:
     distribute: Distribute = "none"
     precision: Precision = "float32"
     checkpoint_every_steps: int | None = None
+    bleu_sentences: int = 200
+    init_from: str | None = None
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -123,3 +145,6 @@ class TrainConfig:
             check_number(name, getattr(self, name), above=0, below=1)
         for name in ("clip_norm", "max_minutes"):
             check_positive_number(name, getattr(self, name), optional=True)
+        check_positive_int("bleu_sentences", self.bleu_sentences)
+        if self.init_from is not None and not self.init_from.strip():
+            raise ConfigError("init_from='' must be a run directory or null")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import keras
 
-from nmt.export.loader import ExportedTranslator
+from nmt.export.loader import ExportedTranslator, ExportError
 from nmt.runs.data import load_tokenizers
 from nmt.runs.layout import (
     CONFIG_FILE,
@@ -29,9 +30,21 @@ def load_translator(path: str | Path, log: Log | None = stderr_log) -> Translato
     A directory with ``saved_model.pb`` is loaded with ``nmt.export.writer.load_exported``.
 
     Raises:
-        RunError: ``path`` is missing or none of these.
+        RunError: ``path`` is missing or none of these, or a file in it cannot be loaded
+            (damaged, truncated, foreign, or refused by Keras's safe mode): the message
+            names the path and the error in one line.
     """
     path = Path(path)
+    try:
+        return _load(path, log)
+    except (RunError, ExportError):
+        raise
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, zipfile.BadZipFile) as error:
+        message = " ".join(str(error).split())[:300] or "no details"
+        raise RunError(f"--model {path}: cannot load it ({type(error).__name__}: {message})") from None
+
+
+def _load(path: Path, log: Log | None) -> Translator | ExportedTranslator:
     if not path.exists():
         raise RunError(f"--model {path}: no such file or directory")
     if (path / SAVED_MODEL_FILE).is_file():

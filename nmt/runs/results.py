@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from nmt.config.train import higher_is_better
 from nmt.data import ParallelCorpus
 from nmt.fileutils import atomic_write
 from nmt.runs.layout import EVAL_DIR
@@ -63,7 +64,7 @@ def write_scores(path: str | Path, evaluation, **extra: Any) -> Path:
 def best_scores(run_dir: str | Path) -> dict[str, tuple[float, int]]:
     """Best value and its 1-based epoch of every validation metric in ``history.csv``.
 
-    Lower is better except for accuracy. Empty when there is no history.
+    Lower is better except for accuracy and BLEU (``val_bleu``). Empty when there is no history.
     """
     path = Path(run_dir) / HISTORY_FILE
     if not path.is_file():
@@ -74,7 +75,9 @@ def best_scores(run_dir: str | Path) -> dict[str, tuple[float, int]]:
     best = {}
     for column in (c for c in frame.columns if c.startswith("val_")):
         values = frame[column]
-        row = values.idxmax() if column.endswith("accuracy") else values.idxmin()
+        if values.isna().all():  # e.g. a column added by a later epoch's settings
+            continue
+        row = values.idxmax() if higher_is_better(column) else values.idxmin()
         epoch = int(frame.loc[row, "epoch"]) + 1 if "epoch" in frame.columns else int(row) + 1
         best[column] = (float(values[row]), epoch)
     return best

@@ -18,6 +18,7 @@ from nmt.data import ParallelCorpus
 from nmt.data.datasets import check_data_config
 from nmt.data.pipeline import make_dataset
 from nmt.models.seq2seq import Seq2Seq
+from nmt.runs import finetune
 from nmt.runs.data import build_tokenizers, load_tokenizers, prepare_data
 from nmt.runs.layout import (
     SOURCE_TOKENIZER,
@@ -31,6 +32,7 @@ from nmt.runs.layout import (
     write_run_config,
 )
 from nmt.tokenizers import Tokenizer
+from nmt.training.bleu import ValidationBleu
 from nmt.training.cluster import Cluster, cluster_timeout, make_strategy
 from nmt.training.loop import BEST_MODEL, RunState, set_seed, train
 from nmt.training.precision import dtype_policy
@@ -50,6 +52,9 @@ class Run:
         source_tokenizer, target_tokenizer: the run's tokenizers.
         strategy: the ``tf.distribute`` strategy of ``train.distribute``.
         cluster: the multi-worker cluster (``None`` for one process).
+        init_from: the run whose best weights initialize the model before the first
+            step (``train.init_from``, checked by :func:`nmt.runs.finetune.check_source`);
+            ``None`` when the run has no ``init_from`` or a checkpoint of its own to resume.
     """
 
     run_dir: Path
@@ -60,6 +65,7 @@ class Run:
     target_tokenizer: Tokenizer
     strategy: object = None
     cluster: Cluster | None = None
+    init_from: Path | None = None
 
     @property
     def chief(self) -> bool:
@@ -76,6 +82,10 @@ def open_run(config: RunConfig, run_dir: str | Path, *, allow_finished: bool = F
     Seeding (:func:`nmt.training.loop.set_seed`) happens here, before any tokenizer or
     model exists, as ``nmt.training.loop`` requires.
 
+    A fine-tuning run (``train.init_from``, see :mod:`nmt.runs.finetune`) without a
+    checkpoint of its own has its source run checked here, before the run directory is
+    touched, and the source run's tokenizers copied in instead of training new ones.
+
     Args:
         allow_finished: return a finished run (status ``"finished"``) instead of
             raising; :func:`train_run` then only loads its translator.
@@ -83,8 +93,10 @@ def open_run(config: RunConfig, run_dir: str | Path, *, allow_finished: bool = F
         log: where progress messages go (None: nowhere).
 
     Raises:
-        ConfigError: a dataset, pair or split the registry lacks.
-        RunError: see :func:`run_status`; a finished run without ``allow_finished``.
+        ConfigError: a dataset, pair or split the registry lacks; a fine-tuning
+            configuration whose model or tokenizer section differs from its source run's.
+        RunError: see :func:`run_status`; a finished run without ``allow_finished``;
+            an ``init_from`` that is no trained run.
         DatasetError, CorpusError, DownloadError: the data cannot be read.
     """
     check_data_config(config.data)
@@ -92,6 +104,9 @@ def open_run(config: RunConfig, run_dir: str | Path, *, allow_finished: bool = F
     status = run_status(run_dir, config)
     if status == "finished" and not allow_finished:
         raise RunError(finished_message(run_dir, RunState.read(run_dir)))
+    init_from = None
+    if config.train.init_from is not None and status != "finished" and finetune.needs_source(run_dir):
+        init_from = finetune.check_source(config, run_dir)
     log = log or (lambda message: None)
     # Before anything is written or any TensorFlow op runs: TF_CONFIG is checked here,
     # and the collective runtime of multi_worker must be configured at startup.
@@ -116,10 +131,12 @@ def open_run(config: RunConfig, run_dir: str | Path, *, allow_finished: bool = F
             corpora = prepare_data(config.data, log=log)
             log("  " + "; ".join(f"{split}: {len(c):,} pairs ({c.name})" for split, c in corpora.items()))
         if chief:
+            if init_from is not None:
+                finetune.copy_tokenizers(init_from, run_dir, log=log)
             source, target = build_tokenizers(run_dir, corpora["train"], config.tokenizer, log=log)
         else:
             source, target = _wait_for_tokenizers(run_dir, cluster_timeout())
-    return Run(run_dir, config, status, corpora, source, target, strategy, cluster)
+    return Run(run_dir, config, status, corpora, source, target, strategy, cluster, init_from)
 
 
 def _wait_for_tokenizers(run_dir: Path, timeout: float) -> tuple[Tokenizer, Tokenizer]:
@@ -179,6 +196,18 @@ def build_model(config: RunConfig, source_vocab_size: int, target_vocab_size: in
     return Seq2Seq(config.model, source_vocab_size, target_vocab_size, seed=config.train.seed)
 
 
+def validation_bleu(run: Run, model: keras.Model) -> ValidationBleu:
+    """``val_bleu`` of ``model`` (the live model being trained) on the first ``train.bleu_sentences`` validation pairs.
+
+    Greedy search with the run's tokenizers and ``decode`` length settings, 64 sentences a batch.
+    """
+    if "valid" not in run.corpora:
+        raise ConfigError("train.monitor=val_bleu translates validation pairs: set data.valid")
+    pairs = run.corpora["valid"].head(run.config.train.bleu_sentences)
+    translator = Translator(model, run.source_tokenizer, run.target_tokenizer, run.config.decode)
+    return ValidationBleu(translator, pairs.sources, pairs.targets)
+
+
 @dataclasses.dataclass
 class TrainResult:
     """What :func:`train_run` did.
@@ -206,6 +235,9 @@ def train_run(run: Run, *, verbose: int | str = "auto", callbacks: Sequence[kera
 
     The translator holds ``best.keras`` (the epoch with the best ``train.monitor``),
     the run's tokenizers and its ``decode`` settings. A finished run only loads it.
+    A fine-tuning run (``run.init_from``) starts from the source run's best weights
+    with a fresh optimizer; with ``train.monitor: val_bleu`` the loop gets a
+    :class:`nmt.training.bleu.ValidationBleu` around the live model (:func:`validation_bleu`).
     """
     log = log or (lambda message: None)
     run_dir = run.run_dir
@@ -222,15 +254,19 @@ def train_run(run: Run, *, verbose: int | str = "auto", callbacks: Sequence[kera
     steps_per_epoch = config.train.steps_per_epoch
     if run.cluster is not None and steps_per_epoch is None:  # every worker must take the same number of steps
         steps_per_epoch = math.ceil(len(run.corpora["train"]) / config.train.batch_size)
+    initial = finetune.initial_weights(run.init_from, log=log) if run.init_from is not None else None
     with strategy.scope(), dtype_policy(config.train.precision):
         model = build_model(config, run.source_tokenizer.vocab_size, run.target_tokenizer.vocab_size)
+        if initial is not None:
+            finetune.set_initial_weights(model, initial, run.init_from)
+    epoch_metrics = validation_bleu(run, model) if config.train.monitor == "val_bleu" else None
     state = RunState.read(run_dir)
     if state is not None and (state.epoch or state.epoch_step):
         where = f" and {state.epoch_step} steps" if state.epoch_step else ""
         log(f"  resuming after epoch {state.epoch}{where} of {config.train.epochs}")
     start = time.perf_counter()
     history = train(model, train_ds, val_ds, config.train, run_dir, callbacks=callbacks, verbose=verbose,
-                    strategy=strategy, chief=run.chief, steps_per_epoch=steps_per_epoch)
+                    strategy=strategy, chief=run.chief, steps_per_epoch=steps_per_epoch, epoch_metrics=epoch_metrics)
     seconds = time.perf_counter() - start
     if not run.chief:
         return TrainResult(run_dir, None, list(history.epoch), RunState.read(run_dir), seconds, model.count_params())

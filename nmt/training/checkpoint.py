@@ -7,6 +7,7 @@ from pathlib import Path
 
 import keras
 
+from nmt.config.train import higher_is_better
 from nmt.fileutils import atomic_write
 from nmt.training.state import (
     BEST_MODEL,
@@ -27,8 +28,9 @@ class ResumableCheckpoint(keras.callbacks.Callback):
     Args:
         run_dir: where checkpoints, ``best.keras`` and ``state.json`` are written.
         state: the state to continue from (a fresh :class:`RunState` for a new run).
-        monitor: ``val_loss``, ``val_perplexity`` or ``val_accuracy`` (falls back to
-            the training metric of the same name without validation data).
+        monitor: ``val_loss``, ``val_perplexity`` (lower is better), ``val_accuracy`` or
+            ``val_bleu`` (higher is better); falls back to the training metric of the
+            same name without validation data.
         patience: early-stopping patience in epochs; ``None`` disables it.
         keep: how many epoch checkpoints to keep.
         budget_seconds: stop training after the batch at which the run's total wall
@@ -47,7 +49,7 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         self.keep = keep
         self.budget_seconds = budget_seconds
         self.every_steps = every_steps
-        self.higher_is_better = monitor.endswith("accuracy")
+        self.higher_is_better = higher_is_better(monitor)
         self.step = state.step
         self.epoch_step = state.epoch_step
         self._start = time.perf_counter()

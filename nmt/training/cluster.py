@@ -185,6 +185,12 @@ def rendezvous(cluster: Cluster, timeout: float) -> None:
     try:
         wait_for_tasks(cluster, timeout)
     finally:
+        # shutdown first: close() alone leaves the port listening while the answering thread
+        # is blocked in accept(), and the strategy's gRPC server then cannot bind it.
+        try:
+            listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         listener.close()
 
 

@@ -37,7 +37,7 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import keras
@@ -45,7 +45,7 @@ import numpy as np
 import tensorflow as tf
 
 from nmt.config.base import config_to_dict
-from nmt.config.train import TrainConfig
+from nmt.config.train import TrainConfig, higher_is_better
 from nmt.fileutils import atomic_write  # noqa: F401  (re-exported for tests and callers)
 from nmt.training.checkpoint import ResumableCheckpoint
 from nmt.training.schedules import learning_rate_for
@@ -54,6 +54,7 @@ from nmt.training.state import (
     CHECKPOINT_DIR,
     HISTORY_FILE,
     RunState,
+    StateError,
     remove_temporaries,
     truncate_history,
     write_json,
@@ -65,6 +66,9 @@ __all__ = ["BEST_MODEL", "CHECKPOINT_DIR", "HISTORY_FILE", "ResumableCheckpoint"
 #: A dataset, or a function of the ``tf.distribute.InputContext`` returning this input
 #: pipeline's dataset of per-replica batches (``distribute_datasets_from_function``).
 DatasetSource = tf.data.Dataset | Callable[[tf.distribute.InputContext], tf.data.Dataset]
+
+#: Extra epoch-end metrics (e.g. :class:`nmt.training.bleu.ValidationBleu`): a function returning ``{name: value}``.
+EpochMetrics = Callable[[], Mapping[str, float]]
 
 _STATISTICS = ("loss_sum", "nll_sum", "correct", "tokens")
 
@@ -90,6 +94,7 @@ def train(
     strategy: tf.distribute.Strategy | None = None,
     chief: bool = True,
     steps_per_epoch: int | None = None,
+    epoch_metrics: EpochMetrics | None = None,
 ) -> keras.callbacks.History:
     """Trains ``model`` (a :class:`nmt.models.seq2seq.Seq2Seq`), resuming if ``run_dir`` has a run.
 
@@ -121,11 +126,22 @@ def train(
             multi-worker run read its checkpoint and write into a temporary directory
             that is removed at the end.
         steps_per_epoch: overrides ``config.steps_per_epoch`` (multi-worker runs derive one).
+        epoch_metrics: called at every epoch end after validation; its ``{name: value}``
+            are added to the epoch logs before any callback sees them (so they reach
+            ``history.csv``, TensorBoard, reduce-on-plateau and the best checkpoint).
+            Under several workers every worker calls it and the values are averaged
+            over the workers, so all hold the same numbers. Required for
+            ``monitor: val_bleu`` (:class:`nmt.training.bleu.ValidationBleu`).
 
     Returns:
         The ``History`` of the epochs run in this call.
+
+    Raises:
+        ValueError: ``config.monitor`` is ``val_bleu`` without ``epoch_metrics``.
     """
     run_dir = Path(run_dir)
+    if config.monitor == "val_bleu" and epoch_metrics is None:
+        raise ValueError("monitor=val_bleu needs epoch_metrics that compute it (nmt.training.bleu.ValidationBleu)")
     strategy = strategy or getattr(model, "distribute_strategy", None) or tf.distribute.get_strategy()
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
@@ -154,7 +170,7 @@ def train(
         if chief:
             truncate_history(run_dir / HISTORY_FILE, state.epoch)
         steps = steps_per_epoch or config.steps_per_epoch
-        loop = _Loop(model, strategy, config, state, write_dir, steps, budget if chief else None)
+        loop = _Loop(model, strategy, config, state, write_dir, steps, budget if chief else None, epoch_metrics)
         return loop.run(train_ds, val_ds, callbacks, 1 if verbose == "auto" else verbose)
     finally:
         if not chief:
@@ -165,9 +181,10 @@ class _Loop:
     """One call of :func:`train`: the compiled step functions and the epoch loop."""
 
     def __init__(self, model, strategy, config: TrainConfig, state: RunState, write_dir: Path,
-                 steps_per_epoch: int | None, budget: float | None):
+                 steps_per_epoch: int | None, budget: float | None, epoch_metrics: EpochMetrics | None = None):
         self.model, self.strategy, self.config, self.state = model, strategy, config, state
         self.write_dir, self.steps_per_epoch, self.budget = write_dir, steps_per_epoch, budget
+        self.epoch_metrics = epoch_metrics
         self.workers = _worker_count(strategy)
         state.replicas = strategy.num_replicas_in_sync
         # Under several workers every step ends with one collective, so stopping (budget) is agreed.
@@ -183,16 +200,15 @@ class _Loop:
             replica_step = tf.function(replica_step, jit_compile=True)
 
         @tf.function
-        def run(iterator, stop):
-            totals = tf.zeros([len(_STATISTICS) + 2])
+        def run(iterator):
+            totals = tf.zeros([len(_STATISTICS) + 1])
             for _ in tf.range(self.execution):
                 optional = iterator.get_next_as_optional()
                 if not optional.has_value():
                     break
                 stats = strategy.run(replica_step, args=(optional.get_value(),))
-                flag = strategy.run(tf.identity, args=(stop,))
                 values = [strategy.reduce("SUM", stats[key], axis=None) for key in _STATISTICS]
-                values += [strategy.reduce("SUM", flag, axis=None), tf.constant(1.0)]
+                values.append(tf.constant(1.0))
                 totals += tf.stack(values)
             return totals
 
@@ -243,15 +259,22 @@ class _Loop:
         if config.tensorboard:
             callbacks.append(keras.callbacks.TensorBoard(str(self.write_dir / "tensorboard"), update_freq="epoch"))
         if config.schedule == "plateau":
+            validated = val_ds is not None or self.epoch_metrics is not None
             callbacks.append(keras.callbacks.ReduceLROnPlateau(
-                monitor=config.monitor if val_ds is not None else config.monitor.removeprefix("val_"),
+                monitor=config.monitor if validated else config.monitor.removeprefix("val_"),
                 factor=config.plateau_factor, patience=config.plateau_patience, min_lr=config.min_learning_rate,
-                mode="max" if config.monitor.endswith("accuracy") else "min"))
+                mode="max" if higher_is_better(config.monitor) else "min"))
         callbacks.append(checkpoint)
         callback_list = keras.callbacks.CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
                                                      model=model, verbose=verbose, epochs=config.epochs,
                                                      steps=self.steps_per_epoch)
         train_function, test_function = self._train_function(), self._test_function()
+        if self.workers > 1:  # every worker must resume from the chief's checkpoint
+            total = float(self._sum_flag(tf.constant(float(state.step))))
+            if total != state.step * self.workers:
+                raise StateError(f"the workers resume from different steps (this one from step {state.step}, "
+                                 f"{total:.0f} summed over {self.workers} workers): every worker must read the "
+                                 f"run directory the chief writes, on a filesystem they share")
         fixed = self.steps_per_epoch is not None
         if fixed:  # one stream over all epochs; the trained batches are skipped
             stream = iter(self._distribute(train_ds, lambda ds: ds.repeat().skip(state.step)))
@@ -272,8 +295,7 @@ class _Loop:
                     next(stream)
             sums = np.zeros(len(_STATISTICS))
             while not fixed or epoch_step < self.steps_per_epoch:
-                stop = tf.constant(1.0 if model.stop_training else 0.0)
-                totals = train_function(stream, stop).numpy()
+                totals = train_function(stream).numpy()
                 taken = int(totals[-1])
                 if taken == 0:
                     break
@@ -283,18 +305,29 @@ class _Loop:
                 checkpoint.epoch_step = epoch_step
                 logs = _logs(sums)
                 callback_list.on_train_batch_end(epoch_step - 1, logs)
-                if self.workers > 1:  # a stop asked for before this step, by any worker, ends it on all
-                    model.stop_training = bool(totals[len(_STATISTICS)] > 0)
+                if self.workers > 1:  # a stop asked for by any worker (the chief's budget) ends this step on all
+                    model.stop_training = self._agreed_stop()
                 if model.stop_training:
                     break
             if validation is not None:
                 val_sums = sum((test_function(batch).numpy() for batch in validation), np.zeros(len(_STATISTICS)))
                 logs = {**logs, **{f"val_{key}": value for key, value in _logs(val_sums).items()}}
+            if self.epoch_metrics is not None:  # before any callback: CSV, TensorBoard, plateau, best model
+                logs = {**logs, **self._agreed_metrics(self.epoch_metrics())}
             callback_list.on_epoch_end(epoch, logs)
             if model.stop_training or self._agreed_stop():
                 break
         callback_list.on_train_end(logs)
         return model.history
+
+    def _agreed_metrics(self, metrics: Mapping[str, float]) -> dict[str, float]:
+        """Under several workers: each metric averaged over the workers (one collective), so all hold the same."""
+        metrics = {name: float(value) for name, value in metrics.items()}
+        if self.workers == 1 or not metrics:
+            return metrics
+        values = tf.constant(list(metrics.values()), tf.float32)
+        means = self._sum_flag(values).numpy() / self.strategy.num_replicas_in_sync
+        return {name: float(value) for name, value in zip(metrics, means)}
 
     def _agreed_stop(self) -> bool:
         """Under several workers: whether any worker asked to stop (all take the same decision)."""

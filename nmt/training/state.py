@@ -25,6 +25,10 @@ EPOCH_CHECKPOINT = re.compile(r"^epoch-(\d+)\.weights\.h5$")
 STEP_CHECKPOINT = re.compile(r"^step-(\d+)\.weights\.h5$")
 
 
+class StateError(ValueError):
+    """``state.json`` cannot be read; the message names the file and why."""
+
+
 def epoch_checkpoint_name(epoch: int) -> str:
     """The checkpoint written when 1-based ``epoch`` is complete."""
     return f"epoch-{epoch:04d}.weights.h5"
@@ -79,10 +83,19 @@ class RunState:
 
     @classmethod
     def read(cls, run_dir: Path) -> RunState | None:
+        """The state of ``run_dir``, or None when it has none.
+
+        Raises:
+            StateError: ``state.json`` is not a state this version of nmt wrote (the message names it).
+        """
         path = Path(run_dir) / STATE_FILE
         if not path.exists():
             return None
-        return cls(**json.loads(path.read_text()))
+        try:
+            return cls(**json.loads(path.read_text()))
+        except (ValueError, TypeError) as error:  # JSONDecodeError is a ValueError; unknown or missing keys
+            raise StateError(f"{path} is damaged or was not written by this version of nmt "
+                             f"({type(error).__name__}: {' '.join(str(error).split())[:200]})") from None
 
     def write(self, run_dir: Path) -> None:
         write_json(Path(run_dir) / STATE_FILE, dataclasses.asdict(self))

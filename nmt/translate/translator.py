@@ -281,7 +281,12 @@ class Translator:
         settings_path = path / SETTINGS_FILE
         if not settings_path.is_file():
             raise FileNotFoundError(f"{path}: not a saved translator (no {SETTINGS_FILE})")
-        settings = json.loads(settings_path.read_text(encoding="utf-8"))
+        try:
+            settings = json.loads(settings_path.read_text(encoding="utf-8"))
+        except ValueError as error:
+            raise ValueError(f"{settings_path}: not valid JSON ({error})") from None
+        if not isinstance(settings, dict):
+            raise ValueError(f"{settings_path}: expected a JSON object, got {type(settings).__name__}")
         if settings.get("format_version") != FORMAT_VERSION:
             raise ValueError(f"{settings_path}: format_version {settings.get('format_version')!r}, "
                              f"this version of nmt reads {FORMAT_VERSION}")
