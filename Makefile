@@ -15,7 +15,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 # module-scoped fixtures train small models once). TEST_WORKERS=0 runs in one process.
 TEST_WORKERS ?= 2
 
-.PHONY: setup test test-fast demo lint bench compat clean
+.PHONY: setup test test-fast test-cluster demo lint bench compat clean
 
 setup: $(STAMP)
 
@@ -30,7 +30,11 @@ $(STAMP): setup.cfg pyproject.toml | $(BIN)/python
 
 test: $(STAMP)
 	$(BIN)/python -m ruff check nmt tests benchmarks
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not cluster"
+
+# Multi-worker training with real local worker processes (about 3 minutes; not in `make test`).
+test-cluster: $(STAMP)
+	$(BIN)/python -m pytest -q -m cluster
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"

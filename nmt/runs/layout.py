@@ -13,10 +13,11 @@ A run directory holds::
     RUN_DIR/
       config.yaml            the resolved RunConfig (nmt.config.run), written atomically
                              before anything else; every later `nmt train` compares against it
-      source_tokenizer/      tokenizer.json + assets, trained on the training split once
-      target_tokenizer/      (reused on every resume; written atomically)
-      state.json             nmt.training.loop: completed epochs, best score, the checkpoint to resume
-      checkpoints/           nmt.training.loop: epoch-NNNN.weights.h5 (model + optimizer)
+      source_tokenizer/      tokenizer.json + assets, trained on the training split once, or copied
+      target_tokenizer/      from the train.init_from run (reused on every resume; written atomically)
+      state.json             nmt.training.state: completed epochs and steps, best score, the checkpoint
+                             to resume, the replicas (written by the chief only under multi_worker)
+      checkpoints/           epoch-NNNN.weights.h5 and step-NNNNNNNN.weights.h5 (model + optimizer)
       best.keras             nmt.training.loop: the model with the best validation score so far
       history.csv            nmt.training.loop: one row per completed epoch (losses, perplexity, lr)
       train_config.json      nmt.training.loop: the TrainConfig of the last call
