@@ -23,9 +23,12 @@ from __future__ import annotations
 import inspect
 import json
 import os
-import socket
 import subprocess
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from scaling import free_ports  # noqa: E402
 
 WORKER = r"""
 import sys, numpy as np, tensorflow as tf, keras
@@ -47,16 +50,6 @@ except Exception as error:
               for frame in traceback.extract_tb(error.__traceback__) if "keras/src" in frame.filename][-3:]
     print("FIT-FAILED", type(error).__name__, text[:400], "at", " <- ".join(reversed(frames)))
 """
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for probe in sockets:
-        probe.bind(("127.0.0.1", 0))
-    ports = [probe.getsockname()[1] for probe in sockets]
-    for probe in sockets:
-        probe.close()
-    return ports
 
 
 def fit_under_two_workers(timeout: float = 300) -> list[str]:

@@ -91,3 +91,21 @@ class FakeModel:
 
     def encode(self, source_ids, source_mask=None, training=False):
         return {"t": tf.zeros([tf.shape(source_ids)[0]], tf.int32), "memory_mask": source_mask}
+
+
+# ----------------------------------------------------------------------------- the CLI in-process
+def run_cli(capsys, *argv) -> tuple[int, str, str]:
+    """``nmt ARGV`` through :func:`nmt.cli.main` in this process: (exit status, stdout, stderr)."""
+    from nmt.cli import main
+
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_user_error(code: int, err: str, *fragments: str) -> None:
+    """Exit status 2 and exactly one ``nmt: error:`` line holding every fragment."""
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("nmt: error: "), err
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])

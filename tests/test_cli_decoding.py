@@ -13,10 +13,9 @@ import copy
 from pathlib import Path
 
 import pytest
-from fakes import FakeModel, train_tiny
+from fakes import FakeModel, assert_user_error, run_cli, train_tiny
 
 from nmt import runs
-from nmt.cli import main
 from nmt.config.decode import DecodeConfig
 from nmt.config.model import ModelConfig
 from nmt.tokenizers import CharTokenizer, TokenizerConfig
@@ -25,19 +24,6 @@ from nmt.translate.translator import Translator
 SOURCES = ["ein hund", "eine katze", "zwei hunde", "der mann", "die frau", "ein kind"]
 TARGETS = ["a dog", "a cat", "two dogs", "the man", "the woman", "a child"]
 INPUT = ["ein hund", "", "die frau und der mann", "zwei hunde"]
-
-
-def run_cli(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_user_error(code: int, err: str, *fragments: str) -> None:
-    lines = err.strip().splitlines()
-    assert code == 2 and len(lines) == 1 and lines[0].startswith("nmt: error: "), err
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
 
 
 @pytest.fixture(scope="module")

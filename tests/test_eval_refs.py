@@ -9,12 +9,11 @@ import urllib.error
 import pandas as pd
 import pytest
 import sentencepiece as spm
-from fakes import train_tiny
+from fakes import assert_user_error, run_cli, train_tiny
 from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.tokenizers import tokenizer_spm
 
 from nmt import runs
-from nmt.cli import main
 from nmt.config.decode import DecodeConfig
 from nmt.config.model import ModelConfig
 from nmt.config.run import load_run_config
@@ -33,19 +32,6 @@ from nmt.evaluation import (
 REFS = ["The cat sat on the mat.", "A dog runs in the park.", "Two men play football.", "It rains."]
 REFS2 = ["A cat is sitting on the mat.", "A dog is running in a park.", "Two men are playing soccer.", "Rain."]
 HYPS = ["The cat sat on a mat.", "A dog is running in a park.", "Two men are playing soccer.", "Raining."]
-
-
-def run_cli(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_user_error(code: int, err: str, *fragments: str) -> None:
-    lines = err.strip().splitlines()
-    assert code == 2 and len(lines) == 1 and lines[0].startswith("nmt: error: "), err
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
 
 
 # ----------------------------------------------------------------------------- several references

@@ -30,8 +30,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from nmt.config.base import ConfigError, config_to_dict
-from nmt.config.run import RunConfig, config_differences, flatten
+from nmt.config.base import ConfigError
+from nmt.config.run import RunConfig, config_differences
 from nmt.data.datasets import languages
 from nmt.fileutils import atomic_directory
 from nmt.runs.layout import (
@@ -40,6 +40,7 @@ from nmt.runs.layout import (
     TRANSLATOR_DIR,
     Log,
     RunError,
+    describe_differences,
     read_run_config,
 )
 from nmt.training.loop import BEST_MODEL, RunState
@@ -98,20 +99,13 @@ def check_source(config: RunConfig, run_dir: str | Path) -> Path:
         if keys:
             why = ("fine-tuning keeps the source run's architecture" if section == "model" else
                    "the source run's tokenizers are reused, not trained, so this section must describe them")
+            differences = describe_differences(keys, stored, config, labels=("source run", "this run"))
             raise ConfigError(f"{where}: the {section} section must equal the source run's ({why}); "
-                              f"it differs in {_describe(keys, stored, config)}")
+                              f"it differs in {differences}")
     if languages(stored.data) != languages(config.data):
         raise ConfigError(f"{where}: the source run translates {'-'.join(languages(stored.data))}, "
                           f"this run's data is {'-'.join(languages(config.data))}; fine-tuning keeps the language pair")
     return source
-
-
-def _describe(keys: list[str], stored: RunConfig, requested: RunConfig, limit: int = 4) -> str:
-    old, new = flatten(config_to_dict(stored)), flatten(config_to_dict(requested))
-    parts = [f"{key}: source run {old.get(key)!r}, this run {new.get(key)!r}" for key in keys[:limit]]
-    if len(keys) > limit:
-        parts.append(f"and {', '.join(keys[limit:])}")
-    return "; ".join(parts)
 
 
 def copy_tokenizers(source: str | Path, run_dir: str | Path, log: Log | None = None) -> None:

@@ -145,7 +145,7 @@ def run_status(run_dir: str | Path, config: RunConfig) -> Status:
         return "new"  # only config.yaml: nothing was trained with it yet, so it may change
     differences = config_differences(stored, config)
     if differences:
-        raise RunError(f"{run_dir} holds a run with another configuration ({_describe(differences, stored, config)}); "
+        raise RunError(f"{run_dir} holds a run with another configuration ({describe_differences(differences, stored, config)}); "
                        f"use another --run-dir, or the stored values (only {', '.join(RESUMABLE_KEYS)} "
                        f"may change)")
     done = state.epoch if state else 0
@@ -165,9 +165,11 @@ def training_complete(state: RunState | None, config: RunConfig) -> bool:
     return state.stopped or out_of_time or state.epoch >= config.train.epochs
 
 
-def _describe(keys: Sequence[str], stored: RunConfig, requested: RunConfig, limit: int = 4) -> str:
+def describe_differences(keys: Sequence[str], stored: RunConfig, requested: RunConfig, limit: int = 4,
+                         labels: tuple[str, str] = ("stored", "requested")) -> str:
+    """``key: stored X, requested Y; ...`` for the first ``limit`` differing keys, then their names."""
     old, new = flatten(config_to_dict(stored)), flatten(config_to_dict(requested))
-    parts = [f"{key}: stored {old.get(key)!r}, requested {new.get(key)!r}" for key in keys[:limit]]
+    parts = [f"{key}: {labels[0]} {old.get(key)!r}, {labels[1]} {new.get(key)!r}" for key in keys[:limit]]
     if len(keys) > limit:
         parts.append(f"and {', '.join(keys[limit:])}")
     return "; ".join(parts)
