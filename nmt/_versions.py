@@ -1,4 +1,9 @@
-"""Checks that tensorflow and tensorflow-text come from the same minor release.
+"""The version of nmt, file format versions, and a check that tensorflow and tensorflow-text match.
+
+Files that a run directory or a saved model keeps (``config.yaml``, ``state.json``,
+``translator.json``, ``nmt_export.json``) record ``format_version`` (an integer, raised
+when a change would make older versions misread the file) and ``nmt_version`` (the
+writer). :func:`format_problem` turns a format this version cannot read into one line.
 
 tensorflow-text ships compiled kernels built against one TensorFlow minor
 version; with another one its ops fail to load with cryptic errors
@@ -12,6 +17,27 @@ from importlib import metadata
 
 #: The version of nmt (setup.cfg says the same).
 __version__ = "0.1.0"
+
+
+def format_problem(path: object, found: object, writer: object, supported: int, what: str) -> str | None:
+    """Why ``path`` (its ``format_version`` ``found``, written by nmt ``writer``) cannot be read, or None.
+
+    A missing ``format_version`` (``None``: files written before versions were recorded)
+    is format 1. A format newer than ``supported`` gives, e.g., "RUN/state.json was
+    written by nmt 0.3.0 (state format 2); this is nmt 0.1.0 (state format 1), which
+    cannot read it: use nmt 0.3.0 or newer".
+    """
+    if found is None:
+        return None
+    if isinstance(found, bool) or not isinstance(found, int) or found < 1:
+        return f"{path} is damaged: its format_version is {found!r}, not a positive integer"
+    if found <= supported:
+        return None
+    known = isinstance(writer, str) and writer.strip() != ""
+    written = f"nmt {writer}" if known else "a newer version of nmt"
+    advice = f"use nmt {writer} or newer" if known else "use a newer version of nmt"
+    return (f"{path} was written by {written} ({what} format {found}); this is nmt {__version__} "
+            f"({what} format {supported}), which cannot read it: {advice}")
 
 
 class VersionMismatchError(ImportError):

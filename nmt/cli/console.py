@@ -70,11 +70,12 @@ def user_errors() -> tuple[type[BaseException], ...]:
     from nmt.config.base import ConfigError
     from nmt.data import CorpusError, DatasetError, DownloadError
     from nmt.export.loader import ExportError
+    from nmt.fileutils import WriteError
     from nmt.runs.layout import RunError
     from nmt.training.state import StateError
 
     return (UsageError, InputError, ConfigError, CorpusError, DatasetError, DownloadError, RunError, ExportError,
-            StateError)
+            StateError, WriteError)
 
 
 def one_line(error: BaseException) -> str:

@@ -16,12 +16,15 @@ from typing import Any
 
 import tensorflow as tf
 
+from nmt._versions import format_problem
 from nmt.config.base import ConfigError, config_from_dict
 from nmt.config.decode import DecodeConfig
 from nmt.translate.values import TRANSLATIONS, Translation, translations_from_outputs
 
 #: The export's metadata asset (written by ``nmt.export.writer``).
 METADATA = Path("assets") / "nmt_export.json"
+#: The layout of the export (its signatures and metadata) this version writes and reads.
+EXPORT_FORMAT_VERSION = 1
 
 
 class ExportError(ValueError):
@@ -47,6 +50,10 @@ class ExportedTranslator:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         metadata = _read_metadata(self.path / METADATA)
+        problem = format_problem(self.path / METADATA, metadata.get("format_version"), metadata.get("nmt_version"),
+                                 EXPORT_FORMAT_VERSION, "export")
+        if problem:
+            raise ExportError(problem)
         try:
             self.config = config_from_dict(DecodeConfig, metadata.get("decode", {}), where="decode")
             self.max_beam_size = metadata.get("max_beam_size", self.config.beam_size)

@@ -68,7 +68,7 @@ import keras
 import tensorflow as tf
 
 from nmt.config.base import config_to_dict
-from nmt.export.loader import is_saved_model
+from nmt.export.loader import EXPORT_FORMAT_VERSION, is_saved_model
 from nmt.fileutils import atomic_directory
 from nmt.tokenizers.base import Tokenizer
 from nmt.translate.graph import translate_text
@@ -83,7 +83,6 @@ ATTENTION = "translate_with_attention"
 SIGNATURES = (SERVING_DEFAULT, NBEST, ATTENTION)
 #: The JSON asset describing the export.
 METADATA_FILE = "nmt_export.json"
-EXPORT_FORMAT_VERSION = 1
 #: Largest beam size the n-best signatures accept unless ``export(max_beam_size=...)`` says otherwise.
 DEFAULT_MAX_BEAM_SIZE = 16
 

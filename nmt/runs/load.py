@@ -8,10 +8,11 @@ from pathlib import Path
 import keras
 
 from nmt.export.loader import ExportedTranslator, ExportError
-from nmt.runs.data import load_tokenizers
 from nmt.runs.layout import (
     CONFIG_FILE,
     SAVED_MODEL_FILE,
+    SOURCE_TOKENIZER,
+    TARGET_TOKENIZER,
     TRANSLATOR_DIR,
     Log,
     RunError,
@@ -19,7 +20,7 @@ from nmt.runs.layout import (
     stderr_log,
 )
 from nmt.training.loop import BEST_MODEL, RunState
-from nmt.translate.translator import SETTINGS_FILE, Translator
+from nmt.translate.translator import SETTINGS_FILE, Translator, check_keras_archive, load_tokenizer
 
 
 def load_translator(path: str | Path, log: Log | None = stderr_log) -> Translator | ExportedTranslator:
@@ -60,14 +61,15 @@ def _load(path: Path, log: Log | None) -> Translator | ExportedTranslator:
         return Translator.load(path / TRANSLATOR_DIR)
     config = read_run_config(path)
     if config is not None:
-        state = RunState.read(path)
+        state = RunState.read(path, check_checkpoint=False)  # translating needs best.keras only
         if not (path / BEST_MODEL).is_file() or state is None:
             raise RunError(f"--model {path}: the run has not completed an epoch yet; train it with "
                            f"nmt train --run-dir {path}")
         if log is not None:
             log(f"note: {path} is unfinished; using its best checkpoint so far (epoch {state.best_epoch} "
                 f"of {state.epoch} completed)")
-        source, target = load_tokenizers(path)
+        source, target = load_tokenizer(path / SOURCE_TOKENIZER), load_tokenizer(path / TARGET_TOKENIZER)
+        check_keras_archive(path / BEST_MODEL)
         model = keras.saving.load_model(path / BEST_MODEL, compile=False)
         return Translator(model, source, target, config.decode)
     raise RunError(f"--model {path}: not a run directory, a saved translator or an export "

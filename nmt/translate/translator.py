@@ -26,6 +26,7 @@ import dataclasses
 import json
 import math
 import warnings
+import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from nmt._versions import __version__, format_problem
 from nmt.config.base import config_from_dict, config_to_dict
 from nmt.config.decode import DecodeConfig
 from nmt.fileutils import atomic_directory, atomic_write
@@ -241,7 +243,8 @@ class Translator:
             return atomic_write(path, lambda tmp: keras.saving.save_model(package, tmp))
         with atomic_directory(path, overwrite=overwrite, replaceable=lambda p: (p / SETTINGS_FILE).is_file(),
                               what="saved translator") as scratch:
-            settings = {"format_version": FORMAT_VERSION, "decode": config_to_dict(self.config)}
+            settings = {"format_version": FORMAT_VERSION, "nmt_version": __version__,
+                        "decode": config_to_dict(self.config)}
             (scratch / SETTINGS_FILE).write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
             keras.saving.save_model(self.model, scratch / MODEL_FILE)
             self.source_tokenizer.save(scratch / SOURCE_TOKENIZER_DIR)
@@ -271,9 +274,18 @@ class Translator:
 
     @classmethod
     def load(cls, path: str | Path) -> Translator:
-        """Reads a translator written by :meth:`save` (a directory or a ``.keras`` file)."""
+        """Reads a translator written by :meth:`save` (a directory or a ``.keras`` file).
+
+        Keras' ``safe_mode`` stays on: a file carrying Python code (a ``Lambda`` layer) is refused.
+
+        Raises:
+            FileNotFoundError: ``path`` is not a saved translator.
+            ValueError: a damaged or truncated file, a format written by a newer nmt
+                (the message names the file and both versions), a refused layer.
+        """
         path = Path(path)
         if path.suffix == ".keras" and path.is_file():
+            check_keras_archive(path)
             package = keras.saving.load_model(path, compile=False)
             if not isinstance(package, TranslatorPackage):
                 raise TypeError(f"{path} holds a {type(package).__name__}, not a saved Translator")
@@ -287,12 +299,36 @@ class Translator:
             raise ValueError(f"{settings_path}: not valid JSON ({error})") from None
         if not isinstance(settings, dict):
             raise ValueError(f"{settings_path}: expected a JSON object, got {type(settings).__name__}")
-        if settings.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"{settings_path}: format_version {settings.get('format_version')!r}, "
-                             f"this version of nmt reads {FORMAT_VERSION}")
+        problem = format_problem(settings_path, settings.get("format_version"), settings.get("nmt_version"),
+                                 FORMAT_VERSION, "translator")
+        if problem or "format_version" not in settings:
+            raise ValueError(problem or f"{settings_path}: no format_version (not written by Translator.save)")
+        check_keras_archive(path / MODEL_FILE)
         model = keras.saving.load_model(path / MODEL_FILE, compile=False)
-        return cls(model, Tokenizer.load(path / SOURCE_TOKENIZER_DIR), Tokenizer.load(path / TARGET_TOKENIZER_DIR),
+        return cls(model, load_tokenizer(path / SOURCE_TOKENIZER_DIR), load_tokenizer(path / TARGET_TOKENIZER_DIR),
                    settings["decode"])
+
+
+def check_keras_archive(path: Path) -> None:
+    """Raises ``ValueError`` naming ``path`` unless it is a complete zip archive (as every ``.keras`` file is).
+
+    Keras reports a truncated archive as "File not found"; this says what is wrong.
+    """
+    if path.is_file() and not zipfile.is_zipfile(path):
+        raise ValueError(f"{path} is damaged or truncated: not a complete .keras (zip) archive "
+                         f"({path.stat().st_size:,} bytes)")
+
+
+def load_tokenizer(directory: Path) -> Tokenizer:
+    """``Tokenizer.load(directory)``; a damaged tokenizer file is a ``ValueError`` naming ``directory``."""
+    try:
+        return Tokenizer.load(directory)
+    except (OSError, ValueError):
+        raise
+    except Exception as error:  # noqa: BLE001 - SentencePiece and tensorflow-text raise RuntimeError and TF errors
+        detail = " ".join(str(error).split())[:200] or type(error).__name__
+        raise ValueError(f"{directory}: cannot load the tokenizer, a file in it is damaged or truncated "
+                         f"({type(error).__name__}: {detail})") from None
 
 
 def _batches(lengths: np.ndarray, max_input_length: int, batch_size: int) -> list[list[int]]:
