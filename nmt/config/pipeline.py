@@ -23,7 +23,10 @@ class PipelineConfig:
         bucketing: sort by length within pools (see :mod:`nmt.data.pipeline`).
         pool_batches: batches per sorting pool.
         shuffle: shuffle examples and batches (training); off for evaluation.
-        shuffle_buffer: examples in the shuffle buffer.
+        shuffle_buffer: examples in the shuffle buffer; for a streamed corpus
+            (``data.streaming``) the lines of a block, read, shuffled whole, bucketed and
+            batched at a time (:func:`nmt.data.pipeline.stream_batches`): it bounds memory
+            and sets the latency of the first batch.
         seed: seed of both shuffles; the same seed gives the same batches.
         cache: cache tokenized examples in memory (in-memory corpora only).
         tokenize_batch: sentences tokenized per vectorized call.

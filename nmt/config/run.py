@@ -26,6 +26,14 @@ Paths of ``data.dataset: files`` and ``train.init_from`` (the run directory a
 fine-tuning run starts from) are resolved against the current directory when the
 configuration is loaded, so the resolved configuration stored in a run directory
 (``config.yaml``) holds absolute paths.
+
+Files from elsewhere: YAML is read with a safe loader (plain data only), and anchors
+and aliases (``&name``/``*name``, which can expand a few lines into billions of nodes)
+are refused. The ``config.yaml`` of a run (:func:`dump_yaml`) starts with
+``format_version`` (:data:`CONFIG_FORMAT_VERSION`) and the ``nmt_version`` that wrote
+it, and ends with :data:`END_LINE`; a stored configuration of a newer format, or one
+cut short, is refused in one line naming the file (files written before versions were
+recorded have neither and are read as format 1).
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ from typing import Any
 
 import yaml
 
+from nmt._versions import __version__, format_problem
 from nmt.config.base import ConfigError, check_fields, config_from_dict, config_to_dict
 from nmt.config.bundled import resolve_config_path
 from nmt.config.data import FILES, DataConfig
@@ -48,8 +57,16 @@ from nmt.config.tokenizer import TokenizerConfig
 from nmt.config.train import TrainConfig
 
 #: Keys a stored run may change when it is resumed or continued (everything else must match).
-RESUMABLE_KEYS = ("train.epochs", "train.max_minutes", "train.distribute", "train.checkpoint_every_steps")
+RESUMABLE_KEYS = ("train.epochs", "train.max_minutes", "train.distribute", "train.checkpoint_every_steps",
+                  "train.max_steps")
 
+
+#: The layout of a run's ``config.yaml`` this version writes and reads (older files lack the field: format 1).
+CONFIG_FORMAT_VERSION = 1
+#: Top-level keys of a stored configuration that are not sections.
+VERSION_KEYS = ("format_version", "nmt_version")
+#: The last line of the ``config.yaml`` :func:`dump_yaml` writes (its absence means the file was cut short).
+END_LINE = "# end of nmt run configuration"
 
 #: ``PipelineConfig.batch_size`` in a run: set by ``train.batch_size``, never a key of its own.
 _BATCH_SIZE, _BATCH_SIZE_HOME = "pipeline.batch_size", "train.batch_size"
@@ -75,6 +92,9 @@ class RunConfig:
         if self.train.monitor == "val_bleu" and self.data.valid is None:
             raise ConfigError("train.monitor=val_bleu translates validation pairs: set data.valid "
                               "(or monitor another metric)")
+        if self.data.streaming and self.train.distribute != "none":
+            raise ConfigError(f"data.streaming trains on one device: train.distribute={self.train.distribute!r} "
+                              f"must be 'none' (or read the corpus into memory: data.streaming=false)")
         if self.pipeline.batch_size != self.train.batch_size:
             pipeline = dataclasses.replace(self.pipeline, batch_size=self.train.batch_size)
             object.__setattr__(self, "pipeline", pipeline)
@@ -82,7 +102,22 @@ class RunConfig:
 
 # ----------------------------------------------------------------------------- YAML
 class _Loader(yaml.SafeLoader):
-    """Safe YAML that also reads ``1e-3`` as a float (YAML 1.2; PyYAML's 1.1 rules need ``1.0e-3``)."""
+    """Safe YAML that also reads ``1e-3`` as a float (YAML 1.2; PyYAML's 1.1 rules need ``1.0e-3``).
+
+    Anchors and aliases are refused where they appear (before anything is built), so a
+    "billion laughs" file of nested aliases fails at once instead of expanding.
+    """
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent, yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent):
+            event = self.peek_event()
+            anchor = getattr(event, "anchor", None)
+            if anchor is not None:
+                kind = "alias *" if isinstance(event, yaml.AliasEvent) else "anchor &"
+                raise yaml.composer.ComposerError(
+                    None, None, f"found {kind}{anchor}: anchors and aliases are not allowed in nmt config files "
+                                f"(write the values out)", event.start_mark)
+        return super().compose_node(parent, index)
 
 
 _Loader.add_implicit_resolver(
@@ -125,8 +160,44 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
 
 
 def dump_yaml(config: RunConfig) -> str:
-    """The YAML text of ``config`` (every key, in dataclass order)."""
-    return yaml.safe_dump(config_to_dict(config), sort_keys=False, allow_unicode=True, default_flow_style=False)
+    """The YAML text of ``config`` (every key, in dataclass order) as a run stores it.
+
+    It starts with ``format_version`` and ``nmt_version`` and ends with :data:`END_LINE`
+    (see the module docstring); :func:`load_run_config` accepts and checks them.
+    """
+    versions = {"format_version": CONFIG_FORMAT_VERSION, "nmt_version": __version__}
+    body = yaml.safe_dump({**versions, **config_to_dict(config)}, sort_keys=False, allow_unicode=True,
+                          default_flow_style=False)
+    return f"{body}{END_LINE}\n"
+
+
+def check_versions(values: dict[str, Any], where: str) -> None:
+    """Pops :data:`VERSION_KEYS` from ``values`` (the file's top-level mapping); refuses a newer format.
+
+    Raises:
+        ConfigError: the message names ``where`` and both versions.
+    """
+    problem = format_problem(where, values.pop("format_version", None), values.pop("nmt_version", None),
+                             CONFIG_FORMAT_VERSION, "config")
+    if problem:
+        raise ConfigError(problem)
+
+
+def check_complete(path: Path) -> None:
+    """Refuses a stored ``config.yaml`` that :func:`dump_yaml` wrote (it starts with ``format_version``) but that
+    does not end with :data:`END_LINE`: it was cut short, and defaults would fill in what is missing.
+
+    Raises:
+        ConfigError: names ``path``.
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return  # read_yaml says what is wrong
+    written = next((line for line in lines if line.strip() and not line.startswith("#")), "")
+    if written.startswith("format_version:") and [line for line in lines if line.strip()][-1:] != [END_LINE]:
+        raise ConfigError(f"{path} is truncated: it does not end with the line {END_LINE!r} that nmt writes "
+                          f"(restore it from a copy)")
 
 
 # ----------------------------------------------------------------------------- overrides
@@ -222,13 +293,29 @@ def load_run_config(path: str | Path | None = None, overrides: Sequence[str] = (
             written by an earlier version of nmt: see :func:`upgrade_stored_config`.
             ``overrides`` are checked like any others.
 
+    Both a file and ``base`` may hold the :data:`VERSION_KEYS` a run's ``config.yaml``
+    starts with (:func:`check_versions`).
+
     Raises:
         ConfigError: one line naming the file, key or value at fault.
     """
-    values = read_yaml(resolve_config_path(path)) if path is not None else dict(base or {})
-    if stored:
-        values = upgrade_stored_config(values)
-    return run_config_from_dict(apply_overrides(values, overrides))
+    if path is not None:
+        path = resolve_config_path(path)
+        if stored:
+            check_complete(path)
+        values = read_yaml(path)
+        check_versions(values, str(path))
+    else:
+        values = dict(base or {})
+        check_versions(values, "the stored configuration")
+    if not stored:
+        return run_config_from_dict(apply_overrides(values, overrides))
+    try:
+        return run_config_from_dict(apply_overrides(upgrade_stored_config(values), overrides))
+    except ConfigError as error:
+        if path is None or str(path) in str(error):
+            raise
+        raise ConfigError(f"{path}: {error}") from None
 
 
 def upgrade_stored_config(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -50,7 +50,10 @@ class TokenizerConfig:
             (SentencePiece only).
         max_train_sentences: train each vocabulary on at most this many non-empty
             sentences, the first ones (a joint vocabulary reads source and target
-            interleaved, so half come from each side); ``None`` uses all of them.
+            interleaved, so half come from each side); ``None`` uses all of them. A
+            streamed corpus (``data.streaming``) trains on a seeded uniform random sample
+            of this many pairs instead (half as many for ``joint``), drawn in one pass
+            (:meth:`nmt.data.stream.PairStream.sample`).
         model_file: an existing SentencePiece ``.model`` file to use instead of
             training one (``kind="sentencepiece"`` only): the one model tokenizes both
             sides (as with ``joint``), and ``vocab_size``, ``model_type``,

@@ -43,7 +43,16 @@ class TrainConfig:
             *global* batch: with ``R`` replicas each takes ``batch_size / R`` pairs.
         steps_per_epoch: bound on the batches per epoch; ``None`` reads the whole
             training set each epoch (under ``multi_worker``: ``ceil(pairs / batch_size)``
-            steps, since the workers' shards must take the same number of steps).
+            steps, since the workers' shards must take the same number of steps). With
+            it the training set is one stream repeated without a break, cut into
+            epochs of this many steps: the epoch of a huge or streamed corpus
+            (``data.streaming``), after which validation, the history row and a
+            checkpoint happen.
+        max_steps: end the run after this many optimizer steps in all (counted over
+            resumes, like ``state.json``'s ``step``); the cut-short epoch is validated
+            and checkpointed, and the run counts as finished (raise ``max_steps`` to
+            continue it). ``None``: ``epochs`` (or early stopping, or ``max_minutes``)
+            alone ends the run.
         distribute: ``none`` (one device), ``mirrored`` (``tf.distribute.MirroredStrategy``
             over every local device) or ``multi_worker``
             (``tf.distribute.MultiWorkerMirroredStrategy``, cluster from ``TF_CONFIG``;
@@ -105,6 +114,7 @@ class TrainConfig:
     epochs: int = 10
     batch_size: int = 64
     steps_per_epoch: int | None = None
+    max_steps: int | None = None
     learning_rate: float = 1e-3
     schedule: Schedule = "warmup_inverse_sqrt"
     warmup_steps: int = 500
@@ -135,7 +145,7 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "decay_steps", "plateau_patience", "keep_checkpoints",
                      "steps_per_execution"):
             check_positive_int(name, getattr(self, name))
-        for name in ("steps_per_epoch", "early_stopping_patience", "checkpoint_every_steps"):
+        for name in ("steps_per_epoch", "max_steps", "early_stopping_patience", "checkpoint_every_steps"):
             check_positive_int(name, getattr(self, name), optional=True)
         check_non_negative_int("warmup_steps", self.warmup_steps)
         for name in ("learning_rate", "min_learning_rate"):

@@ -1,4 +1,4 @@
-"""Parallel corpora: the corpus value, readers, cleaning, named datasets and the registry checks of ``data``."""
+"""Parallel corpora: the corpus value, readers, streams and samples, cleaning, named datasets, registry checks."""
 
 from nmt.config.cleaning import CleaningConfig
 from nmt.data.cleaning import CleaningReport, clean
@@ -30,6 +30,8 @@ from nmt.data.readers import (
     stream_tsv,
 )
 from nmt.data.registry import DatasetError, DatasetInfo, FileInfo
+from nmt.data.sampling import reservoir_sample
+from nmt.data.stream import PairStream, split_files
 
 __all__ = [
     "CleaningConfig",
@@ -39,6 +41,7 @@ __all__ = [
     "DatasetInfo",
     "DownloadError",
     "FileInfo",
+    "PairStream",
     "ParallelCorpus",
     "check_data_config",
     "clean",
@@ -57,6 +60,8 @@ __all__ = [
     "read_aligned",
     "read_table",
     "read_tsv",
+    "reservoir_sample",
+    "split_files",
     "split_indices",
     "split_sizes",
     "stream_aligned",

@@ -18,6 +18,24 @@ Bucketing ("pool" batching): examples are shuffled, gathered into pools of
 pool, cut into batches (by sentence count or by token budget), and the batches
 are shuffled again. Similar lengths share a batch, so padding stays low, while
 the order of batches stays random.
+
+A streamed corpus (:func:`stream_batches`, ``data.streaming``) goes through the same
+stages (:func:`examples`, :func:`batch_examples`) one block at a time: the block of
+``shuffle_buffer`` lines (:class:`nmt.data.stream.PairStream`) is shuffled whole, then
+tokenized, filtered, bucketed and batched, and its batches are shuffled; each batch
+carries its position ``(pass, block, batch)``.
+
+Resuming a stream: the position of the last trained batch is recorded with every
+checkpoint (:mod:`nmt.training.loop`); the resumed stream starts at that block (the
+lines before it are only counted, not decoded) and skips the block's batches already
+trained. Both shuffles are seeded by ``(seed, pass, block)`` alone, so the block's
+batches come out the same again: the resumed run continues with the next unseen batch
+and the cost of finding it is bounded by one block, wherever the position is. Why not
+the alternatives: replaying the whole stream with ``skip`` re-reads and re-tokenizes
+everything trained before (its cost grows with the position: an hour into a
+10-million-pair epoch it is minutes); ``tf.train.Checkpoint`` of the iterator cannot
+save a ``from_generator`` source and would store the shuffle buffer (``shuffle_buffer``
+tokenized pairs) in every checkpoint.
 """
 
 from __future__ import annotations
@@ -29,6 +47,8 @@ import tensorflow as tf
 
 from nmt.config.pipeline import PipelineConfig
 from nmt.data.corpus import ParallelCorpus
+from nmt.data.readers import CorpusError
+from nmt.data.stream import PairStream
 from nmt.tokenizers.base import Tokenizer
 from nmt.vocab import END_ID, PAD_ID, START_ID, UNK_ID
 
@@ -66,12 +86,10 @@ def corpus_to_dataset(corpus: ParallelCorpus) -> tf.data.Dataset:
     )
 
 
-def tokenize(src_tokenizer: Tokenizer, tgt_tokenizer: Tokenizer, batch: int = 256):
-    """``(source, target)`` strings -> ``(src [n+1], tgt_in [m+1], tgt_out [m+1])`` int32 ids.
+def encode_pairs(src_tokenizer: Tokenizer, tgt_tokenizer: Tokenizer):
+    """``encode(sources [n], targets [n])`` -> ragged int32 ``(src [n, (len+1)], tgt_in, tgt_out)``.
 
-    Sentences are tokenized ``batch`` at a time in a parallel ``map`` (vectorized
-    ops are much faster than one call per sentence), then unbatched. END is
-    appended to the source; the target becomes START+tokens and tokens+END.
+    END is appended to the source; the target becomes START+tokens and tokens+END.
     """
 
     def encode(sources: tf.Tensor, targets: tf.Tensor):
@@ -86,6 +104,17 @@ def tokenize(src_tokenizer: Tokenizer, tgt_tokenizer: Tokenizer, batch: int = 25
         return (tf.concat([src, column(END_ID, src)], axis=1),
                 tf.concat([column(START_ID, tgt), tgt], axis=1),
                 tf.concat([tgt, column(END_ID, tgt)], axis=1))
+
+    return encode
+
+
+def tokenize(src_tokenizer: Tokenizer, tgt_tokenizer: Tokenizer, batch: int = 256):
+    """``(source, target)`` strings -> ``(src [n+1], tgt_in [m+1], tgt_out [m+1])`` int32 ids.
+
+    Sentences are tokenized ``batch`` at a time in a parallel ``map`` (vectorized
+    ops are much faster than one call per sentence), then unbatched; see :func:`encode_pairs`.
+    """
+    encode = encode_pairs(src_tokenizer, tgt_tokenizer)
 
     def transform(dataset: tf.data.Dataset) -> tf.data.Dataset:
         return dataset.batch(batch).map(encode, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
@@ -168,6 +197,16 @@ def batch_examples(config: PipelineConfig):
     return transform
 
 
+def examples(src_tokenizer: Tokenizer, tgt_tokenizer: Tokenizer, config: PipelineConfig):
+    """``(source, target)`` strings -> ``(src, tgt_in, tgt_out)`` id examples within ``max_length``."""
+
+    def transform(dataset: tf.data.Dataset) -> tf.data.Dataset:
+        dataset = dataset.apply(tokenize(src_tokenizer, tgt_tokenizer, config.tokenize_batch))
+        return dataset.apply(filter_max_length(config.max_length))
+
+    return transform
+
+
 def make_dataset(
     pairs: ParallelCorpus | tf.data.Dataset,
     src_tokenizer: Tokenizer,
@@ -193,8 +232,7 @@ def make_dataset(
         dataset = corpus_to_dataset(pairs)
     else:
         dataset = pairs
-    dataset = dataset.apply(tokenize(src_tokenizer, tgt_tokenizer, config.tokenize_batch))
-    dataset = dataset.apply(filter_max_length(config.max_length))
+    dataset = dataset.apply(examples(src_tokenizer, tgt_tokenizer, config))
     if config.cache and isinstance(pairs, ParallelCorpus):
         dataset = dataset.cache()
     if config.shuffle:
@@ -203,6 +241,79 @@ def make_dataset(
     if config.shuffle:
         dataset = dataset.shuffle(config.pool_batches, seed=config.seed + 1, reshuffle_each_iteration=True)
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+#: A position in a stream: ``(pass, block, batch)`` of :func:`stream_batches`, 0-based.
+Position = tuple[int, int, int]
+
+
+def stream_batches(
+    stream: PairStream,
+    src_tokenizer: Tokenizer,
+    tgt_tokenizer: Tokenizer,
+    config: PipelineConfig = PipelineConfig(),
+    *,
+    start: Position = (0, 0, 0),
+    endless: bool = False,
+) -> tf.data.Dataset:
+    """``(batch, position)`` from pairs streamed from disk, one block of ``config.shuffle_buffer`` lines at a time.
+
+    ``batch`` is ``((source_ids, target_input_ids), target_output_ids)`` as from
+    :func:`make_dataset`; ``position`` is int64 ``[3]``: ``(pass, block, batch)``, the
+    batch's index among its block's batches (see the module doc).
+
+    Args:
+        stream: the training pairs (:class:`nmt.data.stream.PairStream`); its
+            :class:`~nmt.data.readers.CorpusError` surfaces from the dataset as a
+            ``tf.errors.InvalidArgumentError`` and is kept in ``stream.error``.
+        start: the first batch: ``(pass, block, batch)``; the batches of ``block``
+            before ``batch`` are made and dropped (not the earlier blocks).
+        endless: follow pass ``start[0]`` with the next passes, without end; otherwise
+            stop at the end of that pass.
+    """
+    lines = config.shuffle_buffer
+    first_pass, first_block, first_skip = start
+
+    def blocks():
+        pass_index, block_start, skip = first_pass, first_block, first_skip
+        try:
+            while True:
+                for block, sources, targets in stream.blocks(lines, block_start, pass_index):
+                    yield pass_index, block, skip, sources, targets
+                    skip = 0
+                if not endless:
+                    return
+                if block_start == 0 and not stream.report.kept:  # an endless stream of nothing
+                    raise CorpusError(f"no training pairs left in {stream.name} after cleaning ({stream.report})")
+                pass_index, block_start, skip = pass_index + 1, 0, 0
+        except CorpusError as error:
+            stream.error = error
+            raise
+
+    encode = encode_pairs(src_tokenizer, tgt_tokenizer)
+    scalar = tf.TensorSpec([], tf.int64)
+    texts = tf.TensorSpec([None], tf.string)
+    source = tf.data.Dataset.from_generator(blocks, output_signature=(scalar, scalar, scalar, texts, texts))
+
+    def block_batches(pass_index, block, skip, sources, targets):
+        seed = tf.stack([tf.cast(config.seed, tf.int64), pass_index * (1 << 32) + block])
+        if config.shuffle:
+            order = tf.random.experimental.stateless_shuffle(tf.range(tf.size(sources)), seed=seed)
+            sources, targets = tf.gather(sources, order), tf.gather(targets, order)
+        # The whole block in one vectorized call (a parallel map inside each block's dataset is much slower).
+        batches = (tf.data.Dataset.from_tensor_slices(encode(sources, targets))
+                   .apply(filter_max_length(config.max_length))
+                   .apply(batch_examples(config)))
+        if config.shuffle:
+            batches = batches.shuffle(lines, seed=seed[0] * 1_000_003 + seed[1])
+        position = lambda index, batch: (batch, tf.stack([pass_index, block, index]))  # noqa: E731
+        return batches.enumerate().skip(skip).map(position)
+
+    # Blocks in order, each block's batches together (a block has at most ``lines`` batches); the next
+    # block is prepared while this one trains.
+    batches = source.prefetch(1).interleave(block_batches, cycle_length=2, block_length=lines,
+                                            num_parallel_calls=2, deterministic=True)
+    return batches.prefetch(tf.data.AUTOTUNE)
 
 
 def length_report(

@@ -21,6 +21,8 @@ A run directory holds::
       best.keras             nmt.training.loop: the model with the best validation score so far
       history.csv            nmt.training.loop: one row per completed epoch (losses, perplexity, lr)
       train_config.json      nmt.training.loop: the TrainConfig of the last call
+      input_position.json    nmt.training.loop: a streamed corpus's position at recent checkpoints
+      tokenizer_sample.json  nmt.runs.data: the sample a streamed corpus's tokenizers trained on
       tensorboard/           nmt.training.loop: TensorBoard logs (train.tensorboard)
       translator/            Translator.save of best.keras with the decode settings, written
                              when training completes (its presence marks a finished run)
@@ -35,7 +37,8 @@ requested configuration in anything but ``train.epochs``/``train.max_minutes`` (
 error naming the differing keys. An unfinished run (no ``translator/`` yet) resumes
 from its last completed epoch. A finished run is never overwritten: asking for it
 again is an error, unless ``train.epochs`` is raised above the completed epochs (or
-``train.max_minutes`` above the time spent, when the budget ended it; a run that
+``train.max_minutes`` above the time spent, when the budget ended it, or
+``train.max_steps`` above the steps taken, when it ended it; a run that
 early stopping ended stays finished), which continues training from the last
 checkpoint and then replaces ``translator/``.
 """
@@ -162,7 +165,8 @@ def training_complete(state: RunState | None, config: RunConfig) -> bool:
         return False
     budget = config.train.max_minutes
     out_of_time = state.out_of_time and budget is not None and state.seconds >= 60.0 * budget
-    return state.stopped or out_of_time or state.epoch >= config.train.epochs
+    max_steps = config.train.max_steps is not None and state.step >= config.train.max_steps
+    return state.stopped or out_of_time or max_steps or state.epoch >= config.train.epochs
 
 
 def describe_differences(keys: Sequence[str], stored: RunConfig, requested: RunConfig, limit: int = 4,
@@ -175,9 +179,12 @@ def describe_differences(keys: Sequence[str], stored: RunConfig, requested: RunC
     return "; ".join(parts)
 
 
-def finished_message(run_dir: Path, state: RunState | None) -> str:
-    """Why a finished run is not trained again, in one line."""
+def finished_message(run_dir: Path, state: RunState | None, max_steps: int | None = None) -> str:
+    """Why a finished run is not trained again, in one line (``max_steps``: the run's ``train.max_steps``)."""
     epochs = state.epoch if state else 0
+    if state is not None and max_steps is not None and state.step >= max_steps:
+        return (f"{run_dir} already holds a finished run (train.max_steps={max_steps} reached); choose another "
+                f"--run-dir, or raise train.max_steps to continue it")
     if state is not None and state.stopped:
         return (f"{run_dir} already holds a finished run (early stopping ended it after epoch {epochs}); "
                 f"choose another --run-dir")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import shutil
@@ -16,10 +17,11 @@ from nmt.config.base import ConfigError
 from nmt.config.run import RunConfig
 from nmt.data import ParallelCorpus
 from nmt.data.datasets import check_data_config
-from nmt.data.pipeline import make_dataset
+from nmt.data.pipeline import make_dataset, stream_batches
+from nmt.data.stream import PairStream
 from nmt.models.seq2seq import Seq2Seq
 from nmt.runs import finetune
-from nmt.runs.data import build_tokenizers, load_tokenizers, prepare_data
+from nmt.runs.data import build_tokenizers, load_tokenizers, open_stream, prepare_data, sample_stream
 from nmt.runs.layout import (
     SOURCE_TOKENIZER,
     TARGET_TOKENIZER,
@@ -34,7 +36,7 @@ from nmt.runs.layout import (
 from nmt.tokenizers import Tokenizer
 from nmt.training.bleu import ValidationBleu
 from nmt.training.cluster import Cluster, cluster_timeout, make_strategy
-from nmt.training.loop import BEST_MODEL, RunState, set_seed, train
+from nmt.training.loop import BEST_MODEL, ResumableInput, RunState, set_seed, train
 from nmt.training.precision import dtype_policy
 from nmt.translate.translator import Translator
 
@@ -55,6 +57,8 @@ class Run:
         init_from: the run whose best weights initialize the model before the first
             step (``train.init_from``, checked by :func:`nmt.runs.finetune.check_source`);
             ``None`` when the run has no ``init_from`` or a checkpoint of its own to resume.
+        stream: the training pairs read from disk (``data.streaming``; ``corpora`` then
+            has no ``"train"``), or ``None``.
     """
 
     run_dir: Path
@@ -66,6 +70,7 @@ class Run:
     strategy: object = None
     cluster: Cluster | None = None
     init_from: Path | None = None
+    stream: PairStream | None = None
 
     @property
     def chief(self) -> bool:
@@ -103,7 +108,7 @@ def open_run(config: RunConfig, run_dir: str | Path, *, allow_finished: bool = F
     run_dir = Path(run_dir)
     status = run_status(run_dir, config)
     if status == "finished" and not allow_finished:
-        raise RunError(finished_message(run_dir, RunState.read(run_dir)))
+        raise RunError(finished_message(run_dir, RunState.read(run_dir), config.train.max_steps))
     init_from = None
     if config.train.init_from is not None and status != "finished" and finetune.needs_source(run_dir):
         init_from = finetune.check_source(config, run_dir)
@@ -127,16 +132,26 @@ def open_run(config: RunConfig, run_dir: str | Path, *, allow_finished: bool = F
         source, target = load_tokenizers(run_dir)
         corpora = dict(corpora or {})
     else:
+        stream = open_stream(config.data, log=log) if config.data.streaming else None
         if corpora is None:
             corpora = prepare_data(config.data, log=log)
-            log("  " + "; ".join(f"{split}: {len(c):,} pairs ({c.name})" for split, c in corpora.items()))
+            splits = [f"{split}: {len(c):,} pairs ({c.name})" for split, c in corpora.items()]
+            if stream is not None:
+                splits.insert(0, f"train: streamed from {', '.join(str(p) for p in stream.files.paths)} "
+                                 f"in blocks of {config.pipeline.shuffle_buffer:,} lines")
+            log("  " + "; ".join(splits))
         if chief:
             if init_from is not None:
                 finetune.copy_tokenizers(init_from, run_dir, log=log)
-            source, target = build_tokenizers(run_dir, corpora["train"], config.tokenizer, log=log)
+            if stream is None:
+                source, target = build_tokenizers(run_dir, corpora["train"], config.tokenizer, log=log)
+            else:
+                source, target = build_tokenizers(
+                    run_dir, lambda: sample_stream(run_dir, stream, config.tokenizer, config.pipeline.seed, log),
+                    config.tokenizer, log=log, what="the sample")
         else:
             source, target = _wait_for_tokenizers(run_dir, cluster_timeout())
-    return Run(run_dir, config, status, corpora, source, target, strategy, cluster, init_from)
+    return Run(run_dir, config, status, corpora, source, target, strategy, cluster, init_from, stream)
 
 
 def _wait_for_tokenizers(run_dir: Path, timeout: float) -> tuple[Tokenizer, Tokenizer]:
@@ -151,14 +166,21 @@ def _wait_for_tokenizers(run_dir: Path, timeout: float) -> tuple[Tokenizer, Toke
     return load_tokenizers(run_dir)
 
 
-def make_datasets(run: Run) -> tuple[tf.data.Dataset | Callable, tf.data.Dataset | None]:
+def make_datasets(run: Run) -> tuple[tf.data.Dataset | Callable | ResumableInput, tf.data.Dataset | None]:
     """Training batches (shuffled, bucketed) and validation batches (in order), see :func:`nmt.data.pipeline.make_dataset`.
 
     For a multi-worker run the training batches are a function of the
-    ``tf.distribute.InputContext`` (:func:`worker_batches`).
+    ``tf.distribute.InputContext`` (:func:`worker_batches`); for a streamed corpus a
+    :class:`nmt.training.loop.ResumableInput` over :func:`nmt.data.pipeline.stream_batches`.
     """
     pipeline = run.config.pipeline
-    if run.cluster is not None:
+    if run.stream is not None:
+        def batches(start, endless):
+            return stream_batches(run.stream, run.source_tokenizer, run.target_tokenizer, pipeline,
+                                  start=start, endless=endless)
+
+        train_ds = ResumableInput(batches)
+    elif run.cluster is not None:
         train_ds = worker_batches(run)
     else:
         train_ds = make_dataset(run.corpora["train"], run.source_tokenizer, run.target_tokenizer, pipeline)
@@ -263,10 +285,12 @@ def train_run(run: Run, *, verbose: int | str = "auto", callbacks: Sequence[kera
     state = RunState.read(run_dir)
     if state is not None and (state.epoch or state.epoch_step):
         where = f" and {state.epoch_step} steps" if state.epoch_step else ""
-        log(f"  resuming after epoch {state.epoch}{where} of {config.train.epochs}")
+        log(f"  resuming after epoch {state.epoch}{where} of {config.train.epochs} (step {state.step:,})")
     start = time.perf_counter()
-    history = train(model, train_ds, val_ds, config.train, run_dir, callbacks=callbacks, verbose=verbose,
-                    strategy=strategy, chief=run.chief, steps_per_epoch=steps_per_epoch, epoch_metrics=epoch_metrics)
+    with run.stream.errors() if run.stream is not None else contextlib.nullcontext():
+        history = train(model, train_ds, val_ds, config.train, run_dir, callbacks=callbacks, verbose=verbose,
+                        strategy=strategy, chief=run.chief, steps_per_epoch=steps_per_epoch,
+                        epoch_metrics=epoch_metrics)
     seconds = time.perf_counter() - start
     if not run.chief:
         return TrainResult(run_dir, None, list(history.epoch), RunState.read(run_dir), seconds, model.count_params())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from nmt.config.tokenizer import TokenizerConfig
 from nmt.data.corpus import ParallelCorpus
 from nmt.tokenizers.base import Tokenizer, tokenizer_class
@@ -32,3 +34,17 @@ def train_tokenizers(corpus: ParallelCorpus, config: TokenizerConfig) -> tuple[T
     source = cls.train(corpus.sources, config, name=f"{corpus.src_lang}_tokenizer")
     target = cls.train(corpus.targets, config, name=f"{corpus.tgt_lang}_tokenizer")
     return source, target
+
+
+def sample_size(config: TokenizerConfig) -> int | None:
+    """Pairs a sample of the training corpus needs so that :func:`train_tokenizers` sees ``max_train_sentences``.
+
+    ``max_train_sentences`` pairs for separate vocabularies (each side's sentences), half
+    as many (rounded up) for a ``joint`` one (it reads both sides interleaved); ``None``
+    (every pair) without a limit; 0 with a ``model_file`` (nothing is trained).
+    """
+    if config.model_file is not None:
+        return 0
+    if config.max_train_sentences is None:
+        return None
+    return math.ceil(config.max_train_sentences / 2) if config.joint else config.max_train_sentences

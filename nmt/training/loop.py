@@ -10,6 +10,7 @@
       history.csv                  one row per completed epoch
       tensorboard/                 TensorBoard logs (``train.tensorboard``)
       train_config.json            the TrainConfig used
+      input_position.json          a streamed corpus's position at each recent checkpoint
 
 One loop for one device, ``MirroredStrategy`` and ``MultiWorkerMirroredStrategy``
 (not Keras ``fit``: under a real multi-worker strategy ``fit`` fails on its scalar
@@ -27,8 +28,10 @@ skips what was trained (one iterator per finished epoch is created and dropped t
 advance the per-epoch reshuffle; inside the epoch ``epoch_step`` batches are
 skipped). With fixed-length epochs (``steps_per_epoch``) the stream is one
 repeated dataset and ``step`` batches are skipped. A resumed run therefore trains on
-the same batches as an uninterrupted one. Not restored: the patience counter of the
-``plateau`` schedule (the reduced learning rate itself is).
+the same batches as an uninterrupted one (a streamed corpus is not replayed: its
+position is stored, see :mod:`nmt.training.positions`). Not restored: the patience
+counter of the ``plateau`` schedule (the reduced learning rate itself is).
+``train.max_steps`` cuts the last epoch short, like the ``max_minutes`` budget.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from nmt.config.base import config_to_dict
 from nmt.config.train import TrainConfig, higher_is_better
 from nmt.fileutils import atomic_write  # noqa: F401  (re-exported for tests and callers)
 from nmt.training.checkpoint import ResumableCheckpoint
+from nmt.training.positions import INPUT_POSITION, InputPositions, ResumableInput
 from nmt.training.schedules import learning_rate_for
 from nmt.training.state import (
     BEST_MODEL,
@@ -61,11 +65,13 @@ from nmt.training.state import (
 )
 from nmt.vocab import END_ID, PAD_ID, START_ID
 
-__all__ = ["BEST_MODEL", "CHECKPOINT_DIR", "HISTORY_FILE", "ResumableCheckpoint", "RunState", "set_seed", "train"]
+__all__ = ["BEST_MODEL", "CHECKPOINT_DIR", "HISTORY_FILE", "INPUT_POSITION", "ResumableCheckpoint", "ResumableInput",
+           "RunState", "set_seed", "train"]
 
 #: A dataset, or a function of the ``tf.distribute.InputContext`` returning this input
-#: pipeline's dataset of per-replica batches (``distribute_datasets_from_function``).
-DatasetSource = tf.data.Dataset | Callable[[tf.distribute.InputContext], tf.data.Dataset]
+#: pipeline's dataset of per-replica batches (``distribute_datasets_from_function``), or a
+#: streamed corpus that starts anywhere.
+DatasetSource = tf.data.Dataset | Callable[[tf.distribute.InputContext], tf.data.Dataset] | ResumableInput
 
 #: Extra epoch-end metrics (e.g. :class:`nmt.training.bleu.ValidationBleu`): a function returning ``{name: value}``.
 EpochMetrics = Callable[[], Mapping[str, float]]
@@ -113,7 +119,8 @@ def train(
         model: the model to train (built in ``strategy``'s scope).
         train_ds: batches ``((source_ids, target_input_ids), target_output_ids)``
             of the global batch size, or a function of the ``InputContext`` returning
-            this worker's per-replica batches (required under ``multi_worker``).
+            this worker's per-replica batches (required under ``multi_worker``), or a
+            :class:`ResumableInput` (a streamed corpus; one replica only).
         val_ds: validation batches (the whole set, in order), or ``None`` (``monitor``
             then falls back to the training metric). Under several workers each
             evaluates every ``W``-th batch and the sums are added over the workers.
@@ -161,7 +168,8 @@ def train(
     budget = None if config.max_minutes is None else 60.0 * config.max_minutes
     if state.out_of_time and (budget is None or state.seconds < budget):  # the budget was raised or lifted
         state.out_of_time = False
-    if state.stopped or state.out_of_time or state.epoch >= config.epochs:
+    if (state.stopped or state.out_of_time or state.epoch >= config.epochs
+            or (config.max_steps is not None and state.step >= config.max_steps)):
         finished = keras.callbacks.History()
         finished.on_train_begin()  # empty epoch list and history
         return finished
@@ -193,24 +201,33 @@ class _Loop:
                                                                   axis=None))
 
     # ------------------------------------------------------------------ compiled functions
-    def _train_function(self):
+    def _train_function(self, positioned: bool):
+        """``run(iterator, limit)``: up to ``limit`` steps -> (summed statistics + steps taken, last position).
+
+        With ``positioned`` the elements are ``(batch, position)`` (:class:`ResumableInput`);
+        the position of the last batch taken is returned (``[-1, -1, -1]`` when none).
+        """
         model, strategy = self.model, self.strategy
         replica_step = model.train_statistics
         if self.config.jit_compile:
             replica_step = tf.function(replica_step, jit_compile=True)
 
         @tf.function
-        def run(iterator):
+        def run(iterator, limit):
             totals = tf.zeros([len(_STATISTICS) + 1])
-            for _ in tf.range(self.execution):
+            position = tf.constant([-1, -1, -1], tf.int64)
+            for _ in tf.range(limit):
                 optional = iterator.get_next_as_optional()
                 if not optional.has_value():
                     break
-                stats = strategy.run(replica_step, args=(optional.get_value(),))
+                batch = optional.get_value()
+                if positioned:
+                    batch, position = batch
+                stats = strategy.run(replica_step, args=(batch,))
                 values = [strategy.reduce("SUM", stats[key], axis=None) for key in _STATISTICS]
                 values.append(tf.constant(1.0))
                 totals += tf.stack(values)
-            return totals
+            return totals, position
 
         return run
 
@@ -226,6 +243,8 @@ class _Loop:
 
     # ------------------------------------------------------------------ datasets
     def _distribute(self, source: DatasetSource, transform=lambda ds: ds):
+        if isinstance(source, ResumableInput):
+            raise TypeError("a ResumableInput is started by the loop, not distributed")
         if callable(source) and not isinstance(source, tf.data.Dataset):
             return self.strategy.distribute_datasets_from_function(lambda context: transform(source(context)))
         if self.workers > 1:
@@ -264,11 +283,17 @@ class _Loop:
                 monitor=config.monitor if validated else config.monitor.removeprefix("val_"),
                 factor=config.plateau_factor, patience=config.plateau_patience, min_lr=config.min_learning_rate,
                 mode="max" if higher_is_better(config.monitor) else "min"))
+        positioned = isinstance(train_ds, ResumableInput)
+        if positioned and self.strategy.num_replicas_in_sync > 1:
+            raise ValueError("a streamed corpus (ResumableInput) trains on one replica (train.distribute: none)")
+        positions = InputPositions(self.write_dir, checkpoint) if positioned else None
+        if positions is not None:
+            callbacks.append(positions)  # writes the input position just before the checkpoint is written
         callbacks.append(checkpoint)
         callback_list = keras.callbacks.CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
                                                      model=model, verbose=verbose, epochs=config.epochs,
                                                      steps=self.steps_per_epoch)
-        train_function, test_function = self._train_function(), self._test_function()
+        train_function, test_function = self._train_function(positioned), self._test_function()
         if self.workers > 1:  # every worker must resume from the chief's checkpoint
             total = float(self._sum_flag(tf.constant(float(state.step))))
             if total != state.step * self.workers:
@@ -276,7 +301,10 @@ class _Loop:
                                  f"{total:.0f} summed over {self.workers} workers): every worker must read the "
                                  f"run directory the chief writes, on a filesystem they share")
         fixed = self.steps_per_epoch is not None
-        if fixed:  # one stream over all epochs; the trained batches are skipped
+        if positioned:
+            if fixed:  # one endless stream from the next unseen batch
+                stream = iter(train_ds.batches(positions.resume_point(state.step), True))
+        elif fixed:  # one stream over all epochs; the trained batches are skipped
             stream = iter(self._distribute(train_ds, lambda ds: ds.repeat().skip(state.step)))
         else:
             dataset = self._distribute(train_ds)
@@ -289,13 +317,21 @@ class _Loop:
         for epoch in range(state.epoch, config.epochs):
             callback_list.on_epoch_begin(epoch)
             epoch_step = state.epoch_step if epoch == self.state.epoch else 0
-            if not fixed:
+            if positioned and not fixed:  # epoch e is pass e of the stream
+                start = positions.resume_point(state.step) if epoch_step else (epoch, 0, 0)
+                stream = iter(train_ds.batches(start, False))
+            elif not fixed:
                 stream = iter(dataset)
                 for _ in range(epoch_step):
                     next(stream)
             sums = np.zeros(len(_STATISTICS))
             while not fixed or epoch_step < self.steps_per_epoch:
-                totals = train_function(stream).numpy()
+                limit = min(self.execution, self.steps_per_epoch - epoch_step if fixed else math.inf,
+                            math.inf if config.max_steps is None else config.max_steps - checkpoint.step)
+                if limit <= 0:
+                    break
+                totals, position = train_function(stream, tf.constant(limit))
+                totals = totals.numpy()
                 taken = int(totals[-1])
                 if taken == 0:
                     break
@@ -303,6 +339,10 @@ class _Loop:
                 epoch_step += taken
                 checkpoint.step += taken
                 checkpoint.epoch_step = epoch_step
+                if positions is not None:
+                    positions.trained(checkpoint.step, position.numpy())
+                if config.max_steps is not None and checkpoint.step >= config.max_steps:
+                    model.stop_training = True
                 logs = _logs(sums)
                 callback_list.on_train_batch_end(epoch_step - 1, logs)
                 if self.workers > 1:  # a stop asked for by any worker (the chief's budget) ends this step on all
