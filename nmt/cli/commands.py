@@ -49,7 +49,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_translate(args: argparse.Namespace) -> int:
     from nmt import runs
     from nmt.cli import textio as cli_io
-    from nmt.cli.decoding import check_decode_args, configure, output_lines
+    from nmt.cli.decoding import check_decode_args, configure, output_lines, translate_chunks
 
     check_decode_args(args)
     translator = runs.load_translator(args.model)
@@ -59,14 +59,19 @@ def cmd_translate(args: argparse.Namespace) -> int:
             for index, line in enumerate(cli_io.iter_stdin_lines()):
                 cli_io.write_lines(out, output_lines(translator, [line], args, kwargs, first_index=index))
         return 0
-    lines = cli_io.read_lines(args.input)
-    chunk = 512
-    progress = cli_io.Progress(len(lines), "translating", enabled=args.input != "-" and not args.quiet)
-    with cli_io.open_output(args.output) as out:
-        for start in range(0, len(lines), chunk):
-            batch = lines[start:start + chunk]
-            cli_io.write_lines(out, output_lines(translator, batch, args, kwargs, first_index=start))
-            progress.update(len(batch))
+    lines = cli_io.open_lines(args.input)  # lazy: one chunk at a time
+    forced = getattr(args, "progress", False)
+    enabled = not args.quiet and (forced or args.input != "-")
+    total = cli_io.count_lines(args.input) if enabled and sys.stderr.isatty() else None
+    progress = cli_io.Progress(total, "translating", enabled=enabled, every_update=forced)
+    try:
+        with cli_io.open_output(args.output) as out:
+            for count, output in translate_chunks(translator, lines, args, kwargs):
+                cli_io.write_lines(out, output)
+                progress.update(count)
+    except BaseException:
+        progress.abandon()
+        raise
     progress.close()
     return 0
 
@@ -121,6 +126,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         lines.append(f"vocabulary: source {info.vocab_sizes[0]:,}, target {info.vocab_sizes[1]:,} "
                      f"({config.tokenizer.kind})")
         lines.append(f"parameters: {info.parameters:,}")
+    lines.append(f"data reading: {info.data_reading}")
     lines.append(f"training setup: {info.distribution}")
     for layer, blockers in info.cudnn:
         lines.append(f"  {layer}: " + ("cuDNN kernel on a GPU" if not blockers
@@ -129,6 +135,10 @@ def cmd_info(args: argparse.Namespace) -> int:
         lines.append(f"training: {state.epoch} epochs, {state.step:,} steps"
                      f"{f' ({state.epoch_step} into epoch {state.epoch + 1})' if state.epoch_step else ''}"
                      f"{', stopped early' if state.stopped else ''}")
+    if info.average is not None:
+        lines.append(f"translator: the average of {len(info.average['average_of'])} checkpoints "
+                     f"({', '.join(info.average['average_of'])}; nmt average / train.average_last), "
+                     f"not the best checkpoint")
     if info.best:
         lines.append("best validation scores (history.csv): " + ", ".join(
             f"{name} {value:.4f} (epoch {epoch})" for name, (value, epoch) in info.best.items()))
@@ -142,6 +152,17 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_average(args: argparse.Namespace) -> int:
+    from nmt.runs.average import average_run
+
+    result = average_run(args.model, args.last, args.out)
+    steps = ", ".join(f"{name} (step {step:,})" for name, step in zip(result.checkpoints, result.steps))
+    print(f"averaged {len(result.checkpoints)} checkpoint(s) of {args.model}: {steps}\n"
+          f"translator: {result.translator_dir}\n"
+          f"  next: nmt evaluate --model {args.out or args.model}   |   nmt export --model {args.out or args.model}")
+    return 0
+
+
 COMMANDS = {
     "train": cmd_train,
     "translate": cmd_translate,
@@ -149,4 +170,5 @@ COMMANDS = {
     "export": cmd_export,
     "plot-attention": cmd_plot_attention,
     "info": cmd_info,
+    "average": cmd_average,
 }

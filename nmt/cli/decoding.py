@@ -11,6 +11,12 @@ empty lines); ``--n-best-format tsv`` writes one row per hypothesis instead:
 ``input_index<TAB>rank<TAB>score<TAB>translation``, ``input_index`` counting input lines
 from 0, ``rank`` from 1, ``score`` the search's ranking score (length/coverage-penalized
 log-probability for beam search).
+
+``nmt translate`` streams its input: :func:`translate_chunks` takes
+:func:`chunk_size` lines at a time (``--batch-size`` multiples, about
+:data:`CHUNK_LINES`), translates them (the translator sorts a chunk by length into
+batches and restores the order) and hands back their output lines, so memory does not
+grow with the input and the output equals that of translating all lines at once.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import argparse
 import dataclasses
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from nmt.cli.console import UsageError
@@ -36,6 +42,16 @@ OPTIONS = {
 }
 #: Fields an export takes per call (everything else is fixed at export time).
 EXPORT_FIELDS = ("beam_size", "batch_size")
+#: Input lines ``nmt translate`` reads, translates and writes at a time (rounded up to a batch multiple).
+CHUNK_LINES = 4096
+#: ``nmt translate --help``: how input is read and output written.
+STREAMING_HELP = (
+    "The input (plain text, or gzip for a name ending in .gz) is read, translated and written in chunks of "
+    f"about {CHUNK_LINES:,} lines (a multiple of --batch-size), so memory stays flat for any input length. "
+    "An output file (-o) is written under a temporary name beside it and renamed into place at the end: an "
+    "error (such as invalid UTF-8 at some line, named with its file and line number) or an interruption "
+    "leaves no output file, or the previous one untouched. Standard output is streamed instead: the chunks "
+    "before an error have already been written.")
 
 
 # ----------------------------------------------------------------------------- parsing
@@ -96,6 +112,16 @@ def add_decode_options(parser: argparse.ArgumentParser, *, n_best: bool = False)
                            help="lines: K lines per input line (default); tsv: one row "
                                 "input_index<TAB>rank<TAB>score<TAB>translation per hypothesis (index from 0, "
                                 "rank from 1)")
+        _add_stream_options(parser)
+
+
+def _add_stream_options(parser: argparse.ArgumentParser) -> None:
+    """``nmt translate``'s input and output notes (:data:`STREAMING_HELP`) and ``--progress``."""
+    group = parser.add_argument_group("input and output", STREAMING_HELP)
+    group.add_argument("--progress", action="store_true",
+                       help="report progress (lines, lines/s) on stderr: one line per chunk when stderr is not "
+                            "a terminal, also for stdin input (default: a live line on a terminal and a final "
+                            "line for -i FILE; never with -q)")
 
 
 def decode_overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -218,3 +244,25 @@ def output_lines(translator, lines: Sequence[str], args: argparse.Namespace, kwa
         return [f"{first_index + i}\t{rank}\t{score:.6f}\t{text}"
                 for i, row in enumerate(rows) for rank, (text, score) in enumerate(row, start=1)]
     return [text for row in rows for text, _ in row]
+
+
+def chunk_size(translator) -> int:
+    """Lines per chunk for ``translator``: :data:`CHUNK_LINES` rounded up to a multiple of its batch size."""
+    batch = translator.config.batch_size
+    return batch * max(1, math.ceil(CHUNK_LINES / batch))
+
+
+def translate_chunks(translator, lines: Iterable[str], args: argparse.Namespace, kwargs: dict[str, Any], *,
+                     size: int | None = None) -> Iterator[tuple[int, list[str]]]:
+    """``(input lines, output lines)`` of each chunk of ``size`` (default :func:`chunk_size`) input lines.
+
+    ``lines`` is consumed one chunk at a time, just before that chunk is translated;
+    the output lines are :func:`output_lines`' (n-best indices count from the first
+    input line).
+    """
+    from nmt.cli.textio import chunks
+
+    first = 0
+    for chunk in chunks(lines, size or chunk_size(translator)):
+        yield len(chunk), output_lines(translator, chunk, args, kwargs, first_index=first)
+        first += len(chunk)

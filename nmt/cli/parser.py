@@ -96,6 +96,18 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--out", required=True, type=Path, metavar="FILE.png", help="image file to write")
     plot.add_argument("--beam", type=positive_int, metavar="N", help="beam size (default: the model's)")
 
+    average = commands.add_parser(
+        "average", help="average a run's last checkpoints into its translator",
+        description="Average the weights of the run's N newest checkpoints (by training step; epoch and step "
+                    "checkpoints alike) into a translator: by default the run's translator/ is replaced, so "
+                    "translate, evaluate and export use the average, and nmt info says so. Training the run "
+                    "further writes a new best-checkpoint translator. The run must have kept N checkpoints "
+                    "(train.average_last or train.keep_checkpoints).")
+    average.add_argument("--model", required=True, type=Path, metavar="RUN_DIR", help="the run directory")
+    average.add_argument("--last", required=True, type=positive_int, metavar="N", help="how many checkpoints")
+    average.add_argument("--out", type=Path, metavar="DIR",
+                         help="write the averaged translator here instead of RUN_DIR/translator")
+
     info = commands.add_parser("info", help="show a run: config, vocabularies, parameters, scores",
                                description="Show a run directory's resolved config, vocabulary sizes, parameter "
                                            "count, training progress, best validation scores and evaluations.")

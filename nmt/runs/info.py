@@ -9,7 +9,8 @@ from typing import Any
 
 from nmt.config.run import RunConfig
 from nmt.models.cells import cudnn_report
-from nmt.runs.data import load_tokenizers
+from nmt.runs.average import average_record
+from nmt.runs.data import TOKENIZER_SAMPLE, load_tokenizers
 from nmt.runs.layout import (
     CONFIG_FILE,
     EVAL_DIR,
@@ -38,6 +39,25 @@ class RunInfo:
     best: dict[str, tuple[float, int]]
     evaluations: list[dict[str, Any]]
     cudnn: list[tuple[str, list[str]]] = dataclasses.field(default_factory=list)
+    average: dict[str, Any] | None = None
+    """What ``translator/average.json`` records when the translator is a checkpoint average
+    (:mod:`nmt.runs.average`); ``None`` when it is the best checkpoint."""
+    tokenizer_sample: dict[str, Any] | None = None
+    """What ``tokenizer_sample.json`` records for a streamed corpus (:func:`nmt.runs.data.sample_stream`)."""
+
+    @property
+    def data_reading(self) -> str:
+        """How the training pairs are read, in one line: in memory, or streamed and the tokenizers' sample."""
+        data, tokenizer = self.config.data, self.config.tokenizer
+        if not data.streaming:
+            return "training pairs read into memory"
+        line = f"training pairs streamed from disk in blocks of {self.config.pipeline.shuffle_buffer:,} lines"
+        sample = self.tokenizer_sample
+        if sample is not None:
+            return (f"{line}; tokenizers trained on a uniform sample of {sample['drawn']:,} of {sample['lines']:,} "
+                    f"pairs ({sample['kept']:,} after cleaning; seed {sample['seed']})")
+        size = "every pair" if tokenizer.max_train_sentences is None else f"{tokenizer.max_train_sentences:,}"
+        return f"{line}; tokenizers train on a uniform sample of {size} (not drawn yet)"
 
     @property
     def distribution(self) -> str:
@@ -79,4 +99,14 @@ def run_info(run_dir: str | Path) -> RunInfo:
         except (OSError, ValueError):
             continue
     return RunInfo(run_dir, config, vocab_sizes, parameters, RunState.read(run_dir),
-                   (run_dir / TRANSLATOR_DIR / SETTINGS_FILE).is_file(), best_scores(run_dir), evaluations, cudnn)
+                   (run_dir / TRANSLATOR_DIR / SETTINGS_FILE).is_file(), best_scores(run_dir), evaluations, cudnn,
+                   average_record(run_dir / TRANSLATOR_DIR), _read_json(run_dir / TOKENIZER_SAMPLE))
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    """The JSON object in ``path``, or None when it is missing or unreadable (``nmt info`` shows what it can)."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
