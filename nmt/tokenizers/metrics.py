@@ -1,6 +1,6 @@
 """How well a tokenizer round-trips text, and the report behind docs/tokenizers.md.
 
-``python -m nmt.tokenizers.metrics --data-dir ../shared/data`` trains every kind on
+``python -m nmt.tokenizers.metrics`` trains every kind on
 Multi30k ``train`` (German and English) and prints, for ``val``, the round-trip rate,
 the unknown-token rate and the training time as a Markdown table.
 """
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -69,14 +68,13 @@ def measure(tokenizer: Tokenizer, texts: Sequence[str], batch_size: int = 1024) 
                      with_unknown / count, tokens / count, tuple(failures))
 
 
-def _report(data_dir: Path, kinds: Sequence[str], vocab_size: int, max_train_sentences: int | None) -> None:
+def _report(data_dir: Path | None, kinds: Sequence[str], vocab_size: int, max_train_sentences: int | None) -> None:
     from nmt.config.tokenizer import TokenizerConfig
-    from nmt.data.readers import read_aligned
+    from nmt.data.datasets import load_dataset
     from nmt.tokenizers.training import train_tokenizers
 
-    root = data_dir / "multi30k"
-    train = read_aligned(root / "train.de.gz", root / "train.en.gz", "de", "en")
-    val = read_aligned(root / "val.de.gz", root / "val.en.gz", "de", "en")
+    train = load_dataset("multi30k", "de-en", "train", data_dir=data_dir)
+    val = load_dataset("multi30k", "de-en", "val", data_dir=data_dir)
     print(f"Multi30k train {len(train)} pairs -> val {len(val)} pairs; vocab_size={vocab_size}, "
           f"max_train_sentences={max_train_sentences}")
     print("| kind | lang | vocab | train s (both langs) | round trip | ignoring spaces | unk rate "
@@ -96,7 +94,8 @@ def _report(data_dir: Path, kinds: Sequence[str], vocab_size: int, max_train_sen
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("NMT_DATA_DIR", "../shared/data")))
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="a folder holding multi30k/ (default: NMT_DATA_DIR, else the cache, else a download)")
     parser.add_argument("--kinds", nargs="+", default=["sentencepiece", "wordpiece", "char"])
     parser.add_argument("--vocab-size", type=int, default=8000)
     parser.add_argument("--max-train-sentences", type=int, default=None)
