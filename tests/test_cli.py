@@ -119,7 +119,7 @@ def test_train_writes_the_run_directory(smoke_run):
         assert (smoke_run / name).is_file(), name
     assert read_run_config(smoke_run) == load_run_config("smoke")  # config.yaml round trip
     stored = yaml.safe_load((smoke_run / "config.yaml").read_text())
-    assert set(stored) == {"data", "tokenizer", "pipeline", "model", "train", "decode"}
+    assert set(stored) == {"format_version", "nmt_version", "data", "tokenizer", "pipeline", "model", "train", "decode"}
     assert RunState.read(smoke_run).epoch == 1
 
 

@@ -94,7 +94,7 @@ def folder(tmp_path_factory, tiny_translator) -> Path:
     tiny_translator.save(folder / "translator")
     tiny_translator.export(folder / "export")
     (folder / "run").mkdir()
-    (folder / "run" / "config.yaml").write_text(dump_yaml(load_run_config("smoke")), encoding="utf-8")
+    (folder / "run" / "config.yaml").write_text(dump_yaml(load_run_config("smoke"), stored=True), encoding="utf-8")
     (folder / "damaged-export").mkdir()
     (folder / "damaged-export" / "saved_model.pb").write_bytes(b"\x08\x01 not a protocol buffer")
     shutil.copytree(folder / "export", folder / "bad-metadata")

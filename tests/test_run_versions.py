@@ -33,7 +33,7 @@ def _both_versions(kind: str) -> list[str]:
 
 # ----------------------------------------------------------------------------- config.yaml
 def test_config_yaml_records_its_versions_and_round_trips(tmp_path):
-    text = dump_yaml(SMOKE)
+    text = dump_yaml(SMOKE, stored=True)
     head = yaml.safe_load(text)
     assert (head["format_version"], head["nmt_version"]) == (1, __version__)
     assert text.rstrip().splitlines()[-1] == END_LINE
@@ -62,7 +62,7 @@ def test_config_yaml_of_a_newer_format_names_both_versions(tmp_path):
 
 
 def test_a_stored_config_yaml_cut_short_is_truncated_not_defaults(tmp_path):
-    text = dump_yaml(SMOKE)
+    text = dump_yaml(SMOKE, stored=True)
     path = tmp_path / "config.yaml"
     path.write_text(text[: text.index("decode:")], encoding="utf-8")  # a clean cut: valid YAML, defaults would fill in
     with pytest.raises(ConfigError, match="truncated") as error:

@@ -174,7 +174,7 @@ def test_load_rejects_what_is_not_a_translator(tmp_path):
     with pytest.raises(FileNotFoundError, match="translator.json"):
         Translator.load(tmp_path)
     (tmp_path / "translator.json").write_text(json.dumps({"format_version": 99, "decode": {}}))
-    with pytest.raises(ValueError, match="format_version"):
+    with pytest.raises(ValueError, match="translator format 99"):
         Translator.load(tmp_path)
 
 

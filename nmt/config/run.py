@@ -159,16 +159,17 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     return dict(values)
 
 
-def dump_yaml(config: RunConfig) -> str:
-    """The YAML text of ``config`` (every key, in dataclass order) as a run stores it.
+def dump_yaml(config: RunConfig, *, stored: bool = False) -> str:
+    """The YAML text of ``config`` (every key, in dataclass order).
 
-    It starts with ``format_version`` and ``nmt_version`` and ends with :data:`END_LINE`
-    (see the module docstring); :func:`load_run_config` accepts and checks them.
+    With ``stored`` it is the text of a run's ``config.yaml``: it starts with
+    ``format_version`` and ``nmt_version`` and ends with :data:`END_LINE` (see the module
+    docstring); :func:`load_run_config` accepts and checks them.
     """
-    versions = {"format_version": CONFIG_FORMAT_VERSION, "nmt_version": __version__}
+    versions = {"format_version": CONFIG_FORMAT_VERSION, "nmt_version": __version__} if stored else {}
     body = yaml.safe_dump({**versions, **config_to_dict(config)}, sort_keys=False, allow_unicode=True,
                           default_flow_style=False)
-    return f"{body}{END_LINE}\n"
+    return f"{body}{END_LINE}\n" if stored else body
 
 
 def check_versions(values: dict[str, Any], where: str) -> None:

@@ -121,7 +121,7 @@ def build_tokenizers(run_dir: str | Path, corpus: ParallelCorpus | Callable[[], 
     run_dir = Path(run_dir)
     folders = run_dir / SOURCE_TOKENIZER, run_dir / TARGET_TOKENIZER
     if all((folder / "tokenizer.json").is_file() for folder in folders):
-        return Tokenizer.load(folders[0]), Tokenizer.load(folders[1])
+        return load_tokenizers(run_dir)
     if callable(corpus):
         corpus = corpus()
     start = time.perf_counter()

@@ -116,7 +116,7 @@ def read_run_config(run_dir: str | Path) -> RunConfig | None:
 
 def write_run_config(run_dir: str | Path, config: RunConfig) -> Path:
     """Writes ``RUN_DIR/config.yaml`` atomically."""
-    text = f"# nmt run configuration (resolved: every key, defaults included)\n{dump_yaml(config)}"
+    text = f"# nmt run configuration (resolved: every key, defaults included)\n{dump_yaml(config, stored=True)}"
     return atomic_write(Path(run_dir) / CONFIG_FILE, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 

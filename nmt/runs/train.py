@@ -128,6 +128,7 @@ def open_run(config: RunConfig, run_dir: str | Path, *, allow_finished: bool = F
         if status != "finished":
             write_run_config(run_dir, config)
     set_seed(config.train)
+    stream = None  # a finished run streams nothing
     if status == "finished":
         source, target = load_tokenizers(run_dir)
         corpora = dict(corpora or {})
