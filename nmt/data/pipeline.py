@@ -305,7 +305,7 @@ def stream_batches(
                    .apply(filter_max_length(config.max_length))
                    .apply(batch_examples(config)))
         if config.shuffle:
-            batches = batches.shuffle(lines, seed=seed[0] * 1_000_003 + seed[1])
+            batches = batches.shuffle(lines, seed=config.seed)  # a Python int: get_seed cannot take a tensor
         position = lambda index, batch: (batch, tf.stack([pass_index, block, index]))  # noqa: E731
         return batches.enumerate().skip(skip).map(position)
 
