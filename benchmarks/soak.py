@@ -52,6 +52,7 @@ from results import markdown_table, write_section
 from translate_throughput import TimeBudget
 
 import nmt
+from nmt.cli.decoding import CHUNK_LINES
 from nmt.config.decode import DecodeConfig
 from nmt.config.model import ModelConfig
 from nmt.config.pipeline import PipelineConfig
@@ -398,8 +399,8 @@ def main() -> None:
         f"{len(pool):,} German sentences of Multi30k val + test_2016_flickr, cycled. Warm-up: the first "
         f"{args.warmup:.0%} of each phase's lines/calls; RSS (VmRSS), open fds (`/proc/PID/fd`) and threads "
         f"(`/proc/PID/task`) sampled every {args.sample_seconds:g} s, plus once at the warm-up mark and once at "
-        f"the end. Phase 1 runs `{cli['command']}` with the lines written into its stdin (it reads all of stdin "
-        f"before translating, 512 lines per write); phase 2 makes random-size calls (1–64 sentences, random start "
+        f"the end. Phase 1 runs `{cli['command']}` with the lines written into its stdin (512 lines per write; it "
+        f"reads and translates {CHUNK_LINES:,} lines at a time); phase 2 makes random-size calls (1–64 sentences, random start "
         f"in the pool); phase 3 loads the export with `nmt.load_exported` and calls `serving_default` from "
         f"{th['threads']} threads for {args.threads_minutes:g} min over a fixed list of 64 batches (sizes 1–64), "
         f"comparing every output with that batch's single-threaded output.\n\n"

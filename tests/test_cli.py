@@ -295,3 +295,23 @@ def test_info_shows_config_vocabularies_parameters_and_scores(capsys, smoke_run)
 def test_setup_cfg_declares_the_console_script():
     text = (ROOT / "setup.cfg").read_text()
     assert "[options.entry_points]" in text and "nmt = nmt.cli:main" in text
+
+
+def test_a_reader_that_goes_away_ends_nmt_quietly_with_status_141():
+    """``nmt translate ... | head -1``: no BrokenPipeError traceback, the SIGPIPE status (141)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import sys
+        from nmt.cli import commands, entry
+        commands.COMMANDS["info"] = lambda args: [print("line", i, flush=True) for i in range(10 ** 7)] and 0
+        sys.exit(entry.main(["info", "any-run"]))
+    """)
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert child.stdout.readline() == b"line 0\n"
+    child.stdout.close()  # what `head -1` does after its first line
+    _, err = child.communicate(timeout=120)
+    assert child.returncode == 141, err.decode()
+    assert b"Traceback" not in err and b"BrokenPipe" not in err, err.decode()

@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 import nmt.data.lines as lines_module
 from nmt.data import CorpusError, iter_lines
-from nmt.data.lines import LineCursor, decode_line
+from nmt.data.lines import LineCursor
+from nmt.data.readers import decode_line
 
 
 def write(path, data: bytes):

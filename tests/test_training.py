@@ -348,3 +348,16 @@ def test_seed_and_op_determinism_give_identical_weights():
     result = run_python(DETERMINISM_SCRIPT)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "identical" in result.stdout
+
+
+def test_validation_traces_at_most_twice_for_bucketed_batches_of_many_shapes(tmp_path):
+    from nmt.training.loop import _Loop
+
+    model = model_grid.make_model(TINY_MODEL)
+    config = TrainConfig(epochs=1, **QUICK)
+    model.compile(optimizer=keras.optimizers.Adam(0.01), label_smoothing=0.0, clip_norm=None, jit_compile=False)
+    run = _Loop(model, tf.distribute.get_strategy(), config, RunState(), tmp_path, None, None)._test_function()
+    (source, target_in), target_out = model_grid.tiny_batch()
+    for length in (7, 6, 5, 4, 3):  # one shape per validation bucket
+        run(((source[:, :length], target_in[:, :length - 1]), target_out[:, :length - 1]))
+    assert run.experimental_get_tracing_count() <= 2  # was one trace per shape (5)

@@ -85,7 +85,7 @@ def test_gzip_input_equals_plain_input(capsys, cli, tmp_path):
     assert _translate(capsys, tmp_path / "input.de.gz", "-q") == _translate(capsys, tmp_path / "input.de", "-q")
     (tmp_path / "broken.gz").write_bytes(b"not gzip\n")
     code, _, err = _translate(capsys, tmp_path / "broken.gz", "-q")
-    assert_user_error(code, err, "broken.gz:1: cannot read it")
+    assert_user_error(code, err, "broken.gz: cannot read after line 0")
 
 
 # ----------------------------------------------------------------------------- laziness
@@ -211,3 +211,20 @@ def test_progress_on_a_terminal_redraws_one_line():
         "translating 0 lines", "translating 4,096 lines", "translating 4,106 lines",
         f"translating [{'#' * 30}] 4,106/4,106 lines"]
     assert frames[-1].endswith(" lines/s\n") and stream.getvalue().count("\n") == 1
+
+
+def test_truncation_is_one_warning_for_the_whole_input_not_one_per_chunk(cli, tmp_path):
+    """10 lines over max_input_length=30 characters, in chunks of 4: one warning counting all 10."""
+    import warnings
+
+    from nmt.translate.translator import TruncationWarning
+
+    lines = ["ein hund " * 5 if i % 2 else "ein hund" for i in range(20)]  # every other line is 45 characters
+    args = SimpleNamespace(n_best=None, n_best_format="lines")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        outputs = [output for _, output in decoding.translate_chunks(cli, lines, args, {})]
+    truncation = [warning.message for warning in caught if warning.category is TruncationWarning]
+    assert len(outputs) == 5 and len(truncation) == 1
+    assert (truncation[0].truncated, truncation[0].total, truncation[0].limit) == (10, 20, 30)
+    assert str(truncation[0]).startswith("10 of 20 inputs are longer than max_input_length=30 tokens")

@@ -15,6 +15,8 @@ USER_ERROR = 2
 
 
 INTERRUPTED = 130
+#: Exit status when stdout's reader has gone away (128 + SIGPIPE, what a shell reports for `cat`).
+BROKEN_PIPE = 141
 
 
 class UsageError(Exception):

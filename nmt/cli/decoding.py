@@ -25,6 +25,7 @@ import argparse
 import dataclasses
 import math
 import re
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -261,8 +262,19 @@ def translate_chunks(translator, lines: Iterable[str], args: argparse.Namespace,
     input line).
     """
     from nmt.cli.textio import chunks
+    from nmt.translate.translator import TruncationWarning
 
-    first = 0
+    first = truncated = limit = 0
     for chunk in chunks(lines, size or chunk_size(translator)):
-        yield len(chunk), output_lines(translator, chunk, args, kwargs, first_index=first)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            output = output_lines(translator, chunk, args, kwargs, first_index=first)
+        for warning in caught:  # the chunks' truncation counts become one warning at the end
+            if isinstance(warning.message, TruncationWarning):
+                truncated, limit = truncated + warning.message.truncated, warning.message.limit
+            else:
+                warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+        yield len(chunk), output
         first += len(chunk)
+    if truncated:
+        warnings.warn(TruncationWarning(truncated, first, limit), stacklevel=2)

@@ -13,17 +13,20 @@ described in :mod:`nmt.runs` and :mod:`nmt.config.run`.
 Exit status: 0 on success; 2 on a user error (a missing file, an unknown or
 ill-typed config key, a bad ``--set``, a language pair or split the dataset lacks, a
 run directory that does not match), reported as one line ``nmt: error: ...`` on
-stderr; 130 when interrupted (rerun ``nmt train`` with the same arguments to resume).
+stderr; 141 (as for SIGPIPE) when the reader of stdout goes away, without a
+traceback; 130 when interrupted (rerun ``nmt train`` with the same arguments to resume).
 Unexpected internal errors keep their traceback (exit 1).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
 from nmt.cli.commands import COMMANDS
 from nmt.cli.console import (
+    BROKEN_PIPE,
     INTERRUPTED,
     PROG,
     USER_ERROR,
@@ -45,6 +48,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         import_tensorflow()
         return COMMANDS[args.command](args)
+    except BrokenPipeError:  # the reader went away (`nmt translate ... | head`): stop quietly, as `cat` would
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
+        return BROKEN_PIPE
     except KeyboardInterrupt:
         hint = "; rerun the same command to resume" if args.command == "train" else ""
         print(f"\n{PROG}: interrupted{hint}", file=sys.stderr)

@@ -35,17 +35,6 @@ class InputError(ValueError):
     """A user-supplied text file cannot be read or written; the message names it."""
 
 
-#: The UTF-8 byte order mark, dropped from the start of the input.
-_BOM = b"\xef\xbb\xbf"
-
-
-def _decode(raw: bytes, where: str, number: int) -> str:
-    try:
-        return raw.decode("utf-8").removesuffix("\r")
-    except UnicodeDecodeError as error:
-        raise InputError(f"{where}:{number}: invalid UTF-8 at byte {error.start} of the line") from None
-
-
 def open_lines(source: str | Path) -> Iterator[str]:
     """The lines of a UTF-8 file (``.gz``: gzip-compressed), or of stdin for ``"-"``, read lazily.
 
@@ -72,18 +61,14 @@ def _closing(lines: Iterator[str], handle: IO[bytes]) -> Iterator[str]:
         yield from lines
 
 
-def _lines(handle: IO[bytes], where: str) -> Iterator[str]:
-    number = 0
+def _lines(handle: Iterable[bytes], where: str) -> Iterator[str]:
+    """:func:`nmt.data.readers.decode_lines` (one rule for every text input) with its errors as :class:`InputError`."""
+    from nmt.data.readers import CorpusError, decode_lines
+
     try:
-        for number, raw in enumerate(handle, start=1):
-            if number == 1:
-                raw = raw.removeprefix(_BOM)
-                if not raw:  # the input was a byte order mark only
-                    return
-            yield _decode(raw.removesuffix(b"\n"), where, number)
-    except (OSError, EOFError) as error:  # gzip.BadGzipFile, a truncated .gz, a read error
-        raise InputError(f"{where}:{number + 1}: cannot read it ({getattr(error, 'strerror', None) or error})") \
-            from None
+        yield from decode_lines(handle, where)
+    except CorpusError as error:
+        raise InputError(str(error)) from None
 
 
 def read_lines(source: str | Path) -> list[str]:
@@ -97,8 +82,10 @@ def count_lines(source: str | Path) -> int | None:
     if str(source) == "-" or path.suffix == ".gz" or not path.is_file():
         return None
     try:
+        from nmt.data.readers import BOM
+
         with open(path, "rb") as handle:
-            block = handle.read(1 << 20).removeprefix(_BOM)
+            block = handle.read(1 << 20).removeprefix(BOM)
             count, last = 0, b""
             while block:
                 count, last = count + block.count(b"\n"), block[-1:]
@@ -117,8 +104,7 @@ def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
 
 def iter_stdin_lines() -> Iterator[str]:
     """Lines of stdin as they arrive (interactive use)."""
-    for number, raw in enumerate(iter(sys.stdin.buffer.readline, b""), start=1):
-        yield _decode((raw.removeprefix(_BOM) if number == 1 else raw).removesuffix(b"\n"), "<stdin>", number)
+    return _lines(iter(sys.stdin.buffer.readline, b""), "<stdin>")
 
 
 @contextlib.contextmanager

@@ -3,7 +3,7 @@
 :class:`LineCursor` reads the file in large blocks. Lines that are skipped are only
 counted (``bytes.count`` of newlines, no Python work per line), so jumping to line
 9,000,000 costs about as much as decompressing the bytes before it; lines that are
-taken come back as raw ``bytes``, decoded by :func:`decode_line` with the same rules as
+taken come back as raw ``bytes``, decoded by :func:`nmt.data.readers.decode_line`, the rule of
 :func:`nmt.data.readers.decode_lines` (only ``\\n`` ends a line, a trailing ``\\r`` is
 dropped, a UTF-8 byte order mark at the start of the file is dropped).
 """
@@ -17,7 +17,7 @@ import threading
 import zlib
 from pathlib import Path
 
-from nmt.data.readers import _BOM, CorpusError, PathLike
+from nmt.data.readers import BOM, CorpusError, PathLike
 
 #: Bytes read at a time.
 BLOCK_BYTES = 1 << 20
@@ -61,7 +61,7 @@ class LineCursor:
             raise CorpusError(f"cannot read after line {self.line}: {detail}", self.path) from error
         if not self._started:
             self._started = True
-            block = block.removeprefix(_BOM)  # a BOM at the start (a file of only a BOM is empty)
+            block = block.removeprefix(BOM)  # a BOM at the start (a file of only a BOM is empty)
         self._buffer = self._buffer[self._pos:] + block
         self._pos = 0
         self._eof = not block
@@ -183,16 +183,3 @@ class _ReadAhead:
         self._stop.set()
         self._thread.join()
         self._handle.close()
-
-
-def decode_line(raw: bytes, path: PathLike, number: int) -> str:
-    """A raw line as text without its trailing ``\\r``.
-
-    Raises:
-        CorpusError: invalid UTF-8, naming ``path`` and the 1-based line ``number``.
-    """
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise CorpusError(f"invalid UTF-8 at byte {error.start} of the line", path, number) from None
-    return text.removesuffix("\r")

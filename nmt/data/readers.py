@@ -22,7 +22,7 @@ from nmt.data.corpus import ParallelCorpus
 
 PathLike = str | os.PathLike
 #: The UTF-8 byte order mark, dropped from the start of a text stream.
-_BOM = b"\xef\xbb\xbf"
+BOM = b"\xef\xbb\xbf"
 
 
 class CorpusError(ValueError):
@@ -65,17 +65,26 @@ def decode_lines(handle: Iterable[bytes], where: PathLike) -> Iterator[str]:
     try:
         for number, raw in enumerate(handle, start=1):
             if number == 1:
-                raw = raw.removeprefix(_BOM)
+                raw = raw.removeprefix(BOM)
                 if not raw:  # only a byte order mark: an empty file
                     return
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as error:
-                raise CorpusError(f"invalid UTF-8 at byte {error.start} of the line", where, number) from None
-            yield text.removesuffix("\n").removesuffix("\r")
+            yield decode_line(raw.removesuffix(b"\n"), where, number)
     except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
         detail = " ".join(str(error).split()) or type(error).__name__
         raise CorpusError(f"cannot read after line {number}: {detail}", where) from error
+
+
+def decode_line(raw: bytes, where: PathLike, number: int) -> str:
+    """One raw line (without its ``\\n``) as text without its trailing ``\\r``.
+
+    Raises:
+        CorpusError: invalid UTF-8, naming ``where`` and the 1-based line ``number``.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise CorpusError(f"invalid UTF-8 at byte {error.start} of the line", where, number) from None
+    return text.removesuffix("\r")
 
 
 def iter_lines(path: PathLike) -> Iterator[str]:

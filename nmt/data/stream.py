@@ -38,8 +38,8 @@ from nmt.config.cleaning import CleaningConfig
 from nmt.config.data import DataConfig
 from nmt.data.cleaning import CleaningReport, PairCleaner
 from nmt.data.corpus import ParallelCorpus
-from nmt.data.lines import LineCursor, decode_line
-from nmt.data.readers import CorpusError
+from nmt.data.lines import LineCursor
+from nmt.data.readers import CorpusError, decode_line
 from nmt.data.sampling import Reservoir
 
 #: Lines read at a time while a reservoir fills.

@@ -52,6 +52,7 @@ from nmt.config.train import TrainConfig, higher_is_better
 from nmt.fileutils import atomic_write  # noqa: F401  (re-exported for tests and callers)
 from nmt.training.checkpoint import ResumableCheckpoint
 from nmt.training.positions import INPUT_POSITION, InputPositions, ResumableInput
+from nmt.training.progress import EpochProgbar
 from nmt.training.schedules import learning_rate_for
 from nmt.training.state import (
     BEST_MODEL,
@@ -234,7 +235,7 @@ class _Loop:
     def _test_function(self):
         model, strategy = self.model, self.strategy
 
-        @tf.function
+        @tf.function(reduce_retracing=True)  # bucketed validation batches: one trace, not one per shape
         def run(batch):
             stats = strategy.run(model.test_statistics, args=(batch,))
             return tf.stack([strategy.reduce("SUM", stats[key], axis=None) for key in _STATISTICS])
@@ -274,7 +275,8 @@ class _Loop:
         model, config, state = self.model, self.config, self.state
         checkpoint = ResumableCheckpoint(self.write_dir, state, config.monitor, config.early_stopping_patience,
                                          config.keep_checkpoints, self.budget, config.checkpoint_every_steps)
-        callbacks = [keras.callbacks.CSVLogger(str(self.write_dir / HISTORY_FILE), append=True), *extra_callbacks]
+        bar = [EpochProgbar(config.epochs, self.steps_per_epoch, verbose)] if verbose else []  # first, as in fit
+        callbacks = [*bar, keras.callbacks.CSVLogger(str(self.write_dir / HISTORY_FILE), append=True), *extra_callbacks]
         if config.tensorboard:
             callbacks.append(keras.callbacks.TensorBoard(str(self.write_dir / "tensorboard"), update_freq="epoch"))
         if config.schedule == "plateau":
@@ -290,9 +292,8 @@ class _Loop:
         if positions is not None:
             callbacks.append(positions)  # writes the input position just before the checkpoint is written
         callbacks.append(checkpoint)
-        callback_list = keras.callbacks.CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
-                                                     model=model, verbose=verbose, epochs=config.epochs,
-                                                     steps=self.steps_per_epoch)
+        callback_list = keras.callbacks.CallbackList(callbacks, add_history=True, model=model, verbose=verbose,
+                                                     epochs=config.epochs, steps=self.steps_per_epoch)
         train_function, test_function = self._train_function(positioned), self._test_function()
         if self.workers > 1:  # every worker must resume from the chief's checkpoint
             total = float(self._sum_flag(tf.constant(float(state.step))))

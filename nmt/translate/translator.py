@@ -60,7 +60,12 @@ _TOKENIZE_CHUNK = 1024
 
 
 class TruncationWarning(UserWarning):
-    """Some inputs were longer than ``decode.max_input_length`` tokens and were cut."""
+    """``truncated`` of ``total`` inputs were longer than ``limit`` (``decode.max_input_length``) tokens and were cut."""
+
+    def __init__(self, truncated: int, total: int, limit: int):
+        super().__init__(f"{truncated} of {total} inputs are longer than max_input_length={limit} tokens "
+                         f"(END included) and were truncated")
+        self.truncated, self.total, self.limit = truncated, total, limit
 
 
 class Translator:
@@ -192,11 +197,7 @@ class Translator:
         lengths = self._count_tokens(encoded)
         too_long = int(np.sum(lengths >= config.max_input_length))
         if too_long:
-            warnings.warn(
-                f"{too_long} of {len(texts)} inputs are longer than max_input_length={config.max_input_length} "
-                f"tokens (END included) and were truncated",
-                TruncationWarning, stacklevel=3,
-            )
+            warnings.warn(TruncationWarning(too_long, len(texts), config.max_input_length), stacklevel=3)
         a, b = (0.0, max_length) if max_length is not None else (config.max_length_a, config.max_length_b)
         function = self.translate_function(config.beam_size, n_best, replace_unknown=config.replace_unknown,
                                            detailed=detailed)
