@@ -72,3 +72,26 @@ def test_asking_for_more_checkpoints_than_the_run_kept_is_one_error(run_dir, cap
 def test_a_directory_that_is_no_run_is_one_error(tmp_path, capsys):
     code, _, err = run_cli(capsys, "average", "--model", tmp_path, "--last", "2")
     assert_user_error(code, err, str(tmp_path), "not a run directory")
+
+
+def test_train_average_last_averages_the_last_checkpoints_of_both_kinds(tmp_path, capsys):
+    from nmt.cli import main
+
+    run = tmp_path / "run"
+    code = main(["train", "--config", "smoke", "--run-dir", str(run), "-q", "--set", "train.epochs=2",
+                 "--set", "train.average_last=3", "--set", "train.checkpoint_every_steps=1",
+                 "--set", "train.keep_checkpoints=1", "--set", "data.max_train_pairs=96"])
+    assert code == 0
+    names = sorted(path.name for path in (run / "checkpoints").iterdir())
+    epochs, steps = [n for n in names if n.startswith("epoch-")], [n for n in names if n.startswith("step-")]
+    assert epochs == ["epoch-0001.weights.h5", "epoch-0002.weights.h5"]  # keep_checkpoints=1 is raised to 3
+    assert len(steps) == 3  # the newest three step checkpoints, not only the newest
+    last = int(steps[-1].removeprefix("step-").removesuffix(".weights.h5"))
+    record = json.loads((run / "translator" / AVERAGE_FILE).read_text())
+    # The last step checkpoint holds the weights of epoch-0002 (same step): counted once, as the epoch one.
+    assert record["average_of"] == [steps[0], steps[1], "epoch-0002.weights.h5"]
+    assert record["steps"] == [last - 2, last - 1, last]
+    again = average_run(run, 3, out=tmp_path / "again")
+    assert all(np.array_equal(a, b) for a, b in zip(weights_of(run), again.translator.model.get_weights()))
+    code, out, _ = run_cli(capsys, "info", run)
+    assert code == 0 and "translator: the average of 3 checkpoints" in out

@@ -58,7 +58,7 @@ from nmt.config.train import TrainConfig
 
 #: Keys a stored run may change when it is resumed or continued (everything else must match).
 RESUMABLE_KEYS = ("train.epochs", "train.max_minutes", "train.distribute", "train.checkpoint_every_steps",
-                  "train.max_steps")
+                  "train.max_steps", "train.average_last")
 
 
 #: The layout of a run's ``config.yaml`` this version writes and reads (older files lack the field: format 1).

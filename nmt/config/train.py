@@ -104,6 +104,10 @@ class TrainConfig:
             function (Keras ``steps_per_execution``); larger values cut per-step
             Python overhead, batch-level callbacks then see every N-th step.
         keep_checkpoints: how many per-epoch checkpoints to keep for resuming.
+        average_last: at the end of training, average the weights of the last N
+            checkpoints (epoch and step ones, by training step) into the run's translator
+            (:mod:`nmt.runs.average`); the run then keeps N of each kind. ``None``: the
+            translator is the best checkpoint (``best.keras``).
         tensorboard: write TensorBoard logs under ``run_dir/tensorboard``.
         max_minutes: wall-time budget of the whole run (summed over resumes, validation
             included); training stops after the batch that exhausts it, the cut-short
@@ -132,6 +136,7 @@ class TrainConfig:
     jit_compile: bool = False
     steps_per_execution: int = 1
     keep_checkpoints: int = 2
+    average_last: int | None = None
     tensorboard: bool = True
     max_minutes: float | None = None
     distribute: Distribute = "none"
@@ -145,7 +150,8 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "decay_steps", "plateau_patience", "keep_checkpoints",
                      "steps_per_execution"):
             check_positive_int(name, getattr(self, name))
-        for name in ("steps_per_epoch", "max_steps", "early_stopping_patience", "checkpoint_every_steps"):
+        for name in ("steps_per_epoch", "max_steps", "early_stopping_patience", "checkpoint_every_steps",
+                     "average_last"):
             check_positive_int(name, getattr(self, name), optional=True)
         check_non_negative_int("warmup_steps", self.warmup_steps)
         for name in ("learning_rate", "min_learning_rate"):

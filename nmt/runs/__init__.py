@@ -36,8 +36,9 @@ from nmt.runs.layout import (
     write_run_config,
 )
 from nmt.runs.load import load_translator
+from nmt.runs.model import build_model
 from nmt.runs.results import best_scores, evaluate_run, evaluation_paths, write_scores
-from nmt.runs.train import Run, TrainResult, build_model, make_datasets, open_run, train_run
+from nmt.runs.train import Run, TrainResult, make_datasets, open_run, train_run
 
 __all__ = [
     "CONFIG_FILE",

@@ -21,6 +21,7 @@ from pathlib import Path
 from nmt.fileutils import atomic_directory
 from nmt.runs.data import load_tokenizers
 from nmt.runs.layout import TRANSLATOR_DIR, Log, RunError, read_run_config
+from nmt.runs.model import build_model
 from nmt.training.averaging import average_checkpoints, ordered_checkpoints
 from nmt.training.state import CHECKPOINT_DIR
 from nmt.translate.translator import SETTINGS_FILE, Translator
@@ -63,8 +64,6 @@ def average_run(run_dir: str | Path, last: int, out: str | Path | None = None,
             checkpoints (the message lists them and how to keep more); a checkpoint
             cannot be read or does not fit the run's model (named).
     """
-    from nmt.runs.train import build_model  # the run's model, built as training builds it
-
     run_dir = Path(run_dir)
     if last < 1:
         raise RunError(f"--last {last}: average at least 1 checkpoint")
@@ -72,7 +71,7 @@ def average_run(run_dir: str | Path, last: int, out: str | Path | None = None,
     if config is None:
         raise RunError(f"{run_dir}: not a run directory (no config.yaml); nmt average needs the run's checkpoints")
     try:
-        found = ordered_checkpoints(run_dir / CHECKPOINT_DIR)
+        found = ordered_checkpoints(run_dir / CHECKPOINT_DIR, unique_steps=True)
     except ValueError as error:
         raise RunError(str(error)) from None
     if len(found) < last:

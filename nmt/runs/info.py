@@ -20,8 +20,8 @@ from nmt.runs.layout import (
     RunError,
     read_run_config,
 )
+from nmt.runs.model import build_model
 from nmt.runs.results import best_scores
-from nmt.runs.train import build_model
 from nmt.training.loop import RunState
 from nmt.translate.translator import SETTINGS_FILE
 

@@ -19,8 +19,8 @@ from nmt.data import ParallelCorpus
 from nmt.data.datasets import check_data_config
 from nmt.data.pipeline import make_dataset, stream_batches
 from nmt.data.stream import PairStream
-from nmt.models.seq2seq import Seq2Seq
 from nmt.runs import finetune
+from nmt.runs.average import average_run
 from nmt.runs.data import build_tokenizers, load_tokenizers, open_stream, prepare_data, sample_stream
 from nmt.runs.layout import (
     SOURCE_TOKENIZER,
@@ -33,11 +33,14 @@ from nmt.runs.layout import (
     run_status,
     write_run_config,
 )
+from nmt.runs.model import build_model
 from nmt.tokenizers import Tokenizer
+from nmt.training.averaging import ordered_checkpoints
 from nmt.training.bleu import ValidationBleu
 from nmt.training.cluster import Cluster, cluster_timeout, make_strategy
 from nmt.training.loop import BEST_MODEL, ResumableInput, RunState, set_seed, train
 from nmt.training.precision import dtype_policy
+from nmt.training.state import CHECKPOINT_DIR
 from nmt.translate.translator import Translator
 
 
@@ -214,11 +217,6 @@ def worker_batches(run: Run) -> Callable[[tf.distribute.InputContext], tf.data.D
     return batches
 
 
-def build_model(config: RunConfig, source_vocab_size: int, target_vocab_size: int) -> Seq2Seq:
-    """The untrained model of ``config.model`` (seeded with ``train.seed``), in the current dtype policy."""
-    return Seq2Seq(config.model, source_vocab_size, target_vocab_size, seed=config.train.seed)
-
-
 def validation_bleu(run: Run, model: keras.Model) -> ValidationBleu:
     """``val_bleu`` of ``model`` (the live model being trained) on the first ``train.bleu_sentences`` validation pairs.
 
@@ -257,7 +255,8 @@ def train_run(run: Run, *, verbose: int | str = "auto", callbacks: Sequence[kera
     """Trains ``run`` (resuming from its last checkpoint), then saves ``run_dir/translator``.
 
     The translator holds ``best.keras`` (the epoch with the best ``train.monitor``),
-    the run's tokenizers and its ``decode`` settings. A finished run only loads it.
+    or with ``train.average_last: N`` the average of the last N checkpoints
+    (:func:`average_at_end`), the run's tokenizers and its ``decode`` settings. A finished run only loads it.
     A fine-tuning run (``run.init_from``) starts from the source run's best weights
     with a fresh optimizer; with ``train.monitor: val_bleu`` the loop gets a
     :class:`nmt.training.bleu.ValidationBleu` around the live model (:func:`validation_bleu`).
@@ -303,5 +302,21 @@ def train_run(run: Run, *, verbose: int | str = "auto", callbacks: Sequence[kera
     else:  # no validation score yet (e.g. a budget that ended before the first epoch): the last weights
         best.set_weights(model.get_weights())
     translator = Translator(best, run.source_tokenizer, run.target_tokenizer, config.decode)
-    translator.save(run_dir / TRANSLATOR_DIR, overwrite=True)  # atomic: replaces the previous one
+    if config.train.average_last:  # the translator is the average of the last checkpoints instead
+        translator = average_at_end(run_dir, config.train.average_last, log)
+    else:
+        translator.save(run_dir / TRANSLATOR_DIR, overwrite=True)  # atomic: replaces the previous one
     return TrainResult(run_dir, translator, list(history.epoch), state, seconds, model.count_params())
+
+
+def average_at_end(run_dir: Path, last: int, log: Log) -> Translator:
+    """``train.average_last``: the last ``last`` checkpoints averaged into ``run_dir/translator``.
+
+    A run that ended with fewer checkpoints (a short run, a budget) averages those it
+    has, and the log says so.
+    """
+    kept = len(ordered_checkpoints(run_dir / CHECKPOINT_DIR, unique_steps=True))
+    if kept < last:
+        log(f"  train.average_last={last}: the run has {kept} checkpoint(s); averaging {kept}")
+    return average_run(run_dir, min(last, kept), log=lambda message: log("  " + message)).translator
+

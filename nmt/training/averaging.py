@@ -50,18 +50,23 @@ def checkpoint_step(path: str | Path) -> int:
     raise ValueError(f"{path}: no optimizer step counter in it (not a training checkpoint of nmt)")
 
 
-def ordered_checkpoints(directory: str | Path) -> list[tuple[int, Path]]:
+def ordered_checkpoints(directory: str | Path, unique_steps: bool = False) -> list[tuple[int, Path]]:
     """``(step, path)`` of every training checkpoint in ``directory``, oldest first.
 
     Epoch and step checkpoints are ordered by the step counter saved in them
     (:func:`checkpoint_step`), not by name or modification time, so the order survives
-    copying the run directory. A missing directory has none.
+    copying the run directory. A missing directory has none. With ``unique_steps``
+    one checkpoint per step (the epoch one, when a step checkpoint was written at the
+    same step as an epoch's end): the same weights must not count twice in an average.
     """
     directory = Path(directory)
     if not directory.is_dir():
         return []
     found = [(checkpoint_step(path), path) for path in directory.iterdir() if CHECKPOINT.match(path.name)]
-    return sorted(found, key=lambda item: (item[0], item[1].name))
+    found.sort(key=lambda item: (item[0], not item[1].name.startswith("epoch-"), item[1].name))
+    if unique_steps:
+        found = [item for i, item in enumerate(found) if i == 0 or item[0] != found[i - 1][0]]
+    return found
 
 
 def average_weights(weight_sets: Sequence[Sequence[np.ndarray]]) -> list[np.ndarray]:

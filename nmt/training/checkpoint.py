@@ -33,6 +33,9 @@ class ResumableCheckpoint(keras.callbacks.Callback):
             same name without validation data.
         patience: early-stopping patience in epochs; ``None`` disables it.
         keep: how many epoch checkpoints to keep.
+        average_last: ``train.average_last``: at least this many checkpoints of each
+            kind (epoch, step) are kept, for averaging at the end; 0: only ``keep`` epoch
+            checkpoints and the newest checkpoint.
         budget_seconds: stop training after the batch at which the run's total wall
             time (``state.seconds`` plus this call's) reaches this; ``None``: no budget.
         every_steps: also checkpoint inside an epoch once this many steps passed
@@ -40,13 +43,13 @@ class ResumableCheckpoint(keras.callbacks.Callback):
     """
 
     def __init__(self, run_dir: Path, state: RunState, monitor: str, patience: int | None, keep: int,
-                 budget_seconds: float | None = None, every_steps: int | None = None):
+                 budget_seconds: float | None = None, every_steps: int | None = None, average_last: int = 0):
         super().__init__()
         self.run_dir = Path(run_dir)
         self.state = state
         self.monitor = monitor
         self.patience = patience
-        self.keep = keep
+        self.keep, self.keep_steps = max(keep, average_last), average_last
         self.budget_seconds = budget_seconds
         self.every_steps = every_steps
         self.higher_is_better = higher_is_better(monitor)
@@ -100,4 +103,4 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         state.checkpoint, state.step, state.epoch_step = name, self.step, epoch_step
         state.seconds = self._elapsed()
         state.write(self.run_dir)
-        prune_checkpoints(self.run_dir / CHECKPOINT_DIR, self.keep, state.checkpoint)
+        prune_checkpoints(self.run_dir / CHECKPOINT_DIR, self.keep, state.checkpoint, self.keep_steps)

@@ -31,8 +31,7 @@ repeated dataset and ``step`` batches are skipped. A resumed run therefore train
 the same batches as an uninterrupted one (a streamed corpus is not replayed: its
 position is stored, see :mod:`nmt.training.positions`). Not restored: the patience
 counter of the ``plateau`` schedule (the reduced learning rate itself is).
-``train.max_steps`` cuts the last epoch short, like the ``max_minutes`` budget.
-"""
+``train.max_steps`` cuts the last epoch short, like the ``max_minutes`` budget."""
 
 from __future__ import annotations
 
@@ -274,7 +273,8 @@ class _Loop:
     def run(self, train_ds: DatasetSource, val_ds, extra_callbacks, verbose: int) -> keras.callbacks.History:
         model, config, state = self.model, self.config, self.state
         checkpoint = ResumableCheckpoint(self.write_dir, state, config.monitor, config.early_stopping_patience,
-                                         config.keep_checkpoints, self.budget, config.checkpoint_every_steps)
+                                         config.keep_checkpoints, self.budget, config.checkpoint_every_steps,
+                                         average_last=config.average_last or 0)
         bar = [EpochProgbar(config.epochs, self.steps_per_epoch, verbose)] if verbose else []  # first, as in fit
         callbacks = [*bar, keras.callbacks.CSVLogger(str(self.write_dir / HISTORY_FILE), append=True), *extra_callbacks]
         if config.tensorboard:

@@ -159,12 +159,14 @@ def check_checkpoint_file(path: Path) -> None:
                          f"{path.parent.parent / STATE_FILE} and {path.parent} to train from the start") from None
 
 
-def prune_checkpoints(directory: Path, keep: int, current: str | None) -> None:
-    """Keeps the ``keep`` newest epoch checkpoints and no step checkpoint but ``current``."""
+def prune_checkpoints(directory: Path, keep: int, current: str | None, keep_steps: int = 0) -> None:
+    """Keeps the ``keep`` newest epoch checkpoints, the ``keep_steps`` newest step checkpoints and ``current``."""
     epochs = sorted((int(m.group(1)), path) for path in directory.iterdir()
                     if (m := EPOCH_CHECKPOINT.match(path.name)))
+    steps = sorted((int(m.group(1)), path) for path in directory.iterdir()
+                   if (m := STEP_CHECKPOINT.match(path.name)))
     stale = [path for _, path in epochs[:-keep]]
-    stale += [path for path in directory.iterdir() if STEP_CHECKPOINT.match(path.name)]
+    stale += [path for _, path in (steps[:-keep_steps] if keep_steps else steps)]
     for path in stale:
         if path.name != current:
             path.unlink(missing_ok=True)
