@@ -254,7 +254,9 @@ def report(results: list[dict], args) -> str:
             "",
             "**Against TensorFlow's NMT tutorial** (bidirectional GRU 256, GRU 256, attention, vocabularies of "
             f"5,000, batch 64, Anki spa→en; {TUTORIAL_SECONDS_PER_STEP} s/step ≈ "
-            f"{TUTORIAL_TOKENS_PER_SECOND:,.0f} target tokens/s with TF 2.21 on this machine). Its word tokens "
+            f"{TUTORIAL_TOKENS_PER_SECOND:,.0f} target tokens/s with TF 2.21, measured on 2026-11-22 on that "
+            "session's machine, whose CPU was not recorded: not in this run, so the ratios are indicative only). "
+            "Its word tokens "
             f"and our SentencePiece tokens differ in number ({tutorial_tokens_per_pair:.1f} vs "
             f"{anki['target_tokens_per_batch'] / BATCH:.1f} target tokens per sentence), so sentence pairs per "
             "second is the like-for-like measure. The tutorial batches at random; our pipeline buckets by length "

@@ -56,7 +56,9 @@ DATASETS = {
 }
 BATCH = 64
 BEAM = 5
-TUTORIAL = {"saved greedy": 221.0, "eager translate": 72.0}  # TF NMT tutorial, Anki spa→en, this machine
+#: TF NMT tutorial, Anki spa→en, batch 64: measured once on 2026-11-22 (that session's machine; its CPU was not
+#: recorded), not in the run that prints them. benchmarks/peers.py (issue 20) is to measure it in the same run.
+TUTORIAL = {"saved greedy": 221.0, "eager translate": 72.0}
 
 
 class TimeBudget(keras.callbacks.Callback):
@@ -266,7 +268,8 @@ def main() -> None:
         f"Batch {BATCH}; times are wall-clock for `Translator.translate` on a list of strings (compiled "
         f"paths, one trace per beam size done before timing) or for the eager loops plus tokenization "
         f"and detokenization. Load average (1 min) {load[0]:.1f} at the start, {end[0]:.1f} at the end "
-        f"(the machine is shared). TensorFlow's NMT tutorial, measured earlier on this machine on Anki "
+        f"(the machine is shared). TensorFlow's NMT tutorial, measured on 2026-11-22 on another run's machine "
+        f"(its CPU was not recorded; not this run, so the ratios to it are indicative only) on Anki "
         f"spa→en: saved-and-reloaded greedy {TUTORIAL['saved greedy']:.0f} sentences/s, eager translate "
         f"{TUTORIAL['eager translate']:.0f} sentences/s (batch 64).\n\n" + "\n".join(sections)
     )
