@@ -155,3 +155,22 @@ def test_bucketing_keeps_padding_under_10_percent_on_multi30k_train(data_dir):
     # The same data without bucketing pads about half of every batch.
     unbucketed = padding_ratio(make_dataset(train.head(5000), src_tok, tgt_tok, PipelineConfig(bucketing=False)))
     assert unbucketed > 0.3
+
+
+@pytest.mark.parametrize("options", [dict(batch_size=16, pool_batches=3, max_length=60),
+                                     dict(batch_tokens=400, pool_batches=2, max_length=None),
+                                     dict(batch_size=7, pool_batches=1, max_length=80, bucketing=False)])
+def test_a_block_batched_with_tensor_ops_equals_the_per_example_pipeline(data_dir, options):
+    """batch_block (a streamed corpus's blocks) gives the batches of the per-example tf.data stages."""
+    from nmt.data.pipeline import batch_block, batch_examples, encode_pairs, filter_max_length
+
+    corpus = read_aligned(data_dir / "multi30k/val.de.gz", data_dir / "multi30k/val.en.gz", "de", "en").head(500)
+    config = PipelineConfig(**options)
+    encoded = encode_pairs(TOK, TOK)(tf.constant(corpus.sources), tf.constant(corpus.targets))
+    reference = (tf.data.Dataset.from_tensor_slices(encoded).apply(filter_max_length(config.max_length))
+                 .apply(batch_examples(config)))
+    expected, got = batches(reference), batches(batch_block(*encoded, config))
+    assert len(got) == len(expected) > 3
+    for a, b in zip(got, expected):
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y, strict=True)
