@@ -306,12 +306,17 @@ class PairedComparison:
 def paired_bootstrap(references: References, baseline: Sequence[str], candidate: Sequence[str], *,
                      names: tuple[str, str] = ("baseline", "candidate"), n_samples: int = 1000,
                      tokenize: str = "13a", lowercase: bool = False) -> PairedComparison:
-    """Is ``candidate`` better than ``baseline``? sacreBLEU's paired bootstrap test on BLEU and chrF.
+    """Do ``candidate`` and ``baseline`` differ beyond test-set sampling? sacreBLEU's paired bootstrap on BLEU and chrF.
 
     Uses ``sacrebleu.significance.PairedTest(test_type="bs")`` with its fixed seed
-    (``SACREBLEU_SEED``, 12345 by default), so results are reproducible. The p-value
-    is the probability that the difference arose by chance. ``references`` is one
-    stream or several (see :func:`score_corpus`).
+    (``SACREBLEU_SEED``, 12345 by default), so results are reproducible. The test is
+    two-sided on the absolute score difference (Koehn 2004, as Moses'
+    ``bootstrap-hypothesis-difference-significance.pl``): ``p`` is the share of the
+    ``n_samples`` resampled test sets whose absolute difference, centred on the mean
+    resampled difference, exceeds the observed one, counted with +1 so that
+    ``p >= 1 / (n_samples + 1)``. It resamples the test sentences for these two fixed
+    outputs only: it says nothing of the variation between training runs (seeds).
+    ``references`` is one stream or several (see :func:`score_corpus`).
     """
     baseline, streams = _check_streams(baseline, references)
     candidate, _ = _check_streams(candidate, streams)

@@ -89,6 +89,8 @@ UTILITIES = ("mkdir", "cp")
 OTHER_FLAGS = {
     "--grid": "benchmarks/quality.py",
     "--minutes": "benchmarks/quality.py",
+    "--test": "benchmarks/quality.py",
+    "--quick": "benchmarks/soak.py",
     "--model": "benchmarks/compare_commits.py and compat.py (also an nmt option)",
     "--base": "benchmarks/compare_commits.py",
     "--train-seconds": "benchmarks/translate_throughput.py",

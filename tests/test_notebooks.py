@@ -21,7 +21,7 @@ from nbclient.exceptions import CellExecutionError
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = sorted(path.name for path in NOTEBOOK_DIR.glob("[0-9]*.ipynb"))
 #: Seconds allowed for one cell and for a whole notebook. Each takes a few minutes on 2 cores; on a
-#: heavily shared machine (load average above 10) notebook 02's training cell (9 tiny training
+#: heavily shared machine (load average above 10) notebook 02's training cell (its tiny training
 #: runs) took over 5 minutes and the whole notebook about 12, hence the margins.
 CELL_TIMEOUT = 900
 NOTEBOOK_TIMEOUT = 1800
