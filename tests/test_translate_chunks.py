@@ -228,3 +228,25 @@ def test_truncation_is_one_warning_for_the_whole_input_not_one_per_chunk(cli, tm
     assert len(outputs) == 5 and len(truncation) == 1
     assert (truncation[0].truncated, truncation[0].total, truncation[0].limit) == (10, 20, 30)
     assert str(truncation[0]).startswith("10 of 20 inputs are longer than max_input_length=30 tokens")
+
+
+def test_other_warnings_keep_the_callers_filters_across_chunks(monkeypatch):
+    """Only truncation warnings are collected per chunk: a warning the caller ignores stays ignored."""
+    import warnings
+
+    monkeypatch.setattr(decoding, "CHUNK_LINES", CHUNK)
+
+    def translate(lines):
+        warnings.warn("raised by every call", UserWarning, stacklevel=2)
+        warnings.warn("shown", RuntimeWarning, stacklevel=2)
+        return list(lines)
+
+    fake = SimpleNamespace(config=SimpleNamespace(batch_size=2), translate=translate)
+    args = SimpleNamespace(n_best=None, n_best_format="lines")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.resetwarnings()
+        warnings.simplefilter("always")
+        warnings.simplefilter("ignore", UserWarning)
+        outputs = [output for _, output in decoding.translate_chunks(fake, LINES, args, {})]
+    assert sum(outputs, []) == LINES and len(outputs) == 3
+    assert [str(w.message) for w in caught] == ["shown"] * 3  # the UserWarning was shown 3 times before

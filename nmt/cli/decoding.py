@@ -266,13 +266,13 @@ def translate_chunks(translator, lines: Iterable[str], args: argparse.Namespace,
 
     first = truncated = limit = 0
     for chunk in chunks(lines, size or chunk_size(translator)):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        with warnings.catch_warnings(record=True) as caught:  # other warnings pass the caller's filters as before
+            warnings.simplefilter("always", TruncationWarning)
             output = output_lines(translator, chunk, args, kwargs, first_index=first)
         for warning in caught:  # the chunks' truncation counts become one warning at the end
             if isinstance(warning.message, TruncationWarning):
                 truncated, limit = truncated + warning.message.truncated, warning.message.limit
-            else:
+            else:  # these already passed the caller's filters (an ignored category never reaches here)
                 warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
         yield len(chunk), output
         first += len(chunk)
